@@ -131,7 +131,8 @@ def init_parameters(instance: Any) -> dict[str, Any]:
     try:
         return dict(getattr(instance, _INIT_PARAMS_ATTR))
     except AttributeError:
-        raise ComponentError(f"{type(instance).__name__} is not a docqa component (no captured init parameters)") from None
+        name = type(instance).__name__
+        raise ComponentError(f"{name} is not a docqa component (no captured init parameters)") from None
 
 
 def is_component(obj: Any) -> bool:
@@ -145,6 +146,11 @@ def capture_init_parameters(cls: C) -> C:
     Used by :func:`component` and by document stores, which serialize the same way.
     """
     original_init = cls.__init__
+    if original_init is object.__init__:  # no __init__ of its own: nothing to configure
+
+        def original_init(self: Any) -> None:
+            pass
+
     signature = inspect.signature(original_init)
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()):
         raise ComponentError(f"{cls.__name__}.__init__ must not take *args or **kwargs: its parameters are its config")
