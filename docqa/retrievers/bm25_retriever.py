@@ -1,0 +1,86 @@
+"""BM25 retrieval from an :class:`~docqa.document_stores.InMemoryDocumentStore`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docqa.core.component import component
+from docqa.document_stores.bm25_index import BM25Params
+from docqa.document_stores.filters import validate_filters
+from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.errors import ComponentError, DocqaError
+from docqa.schema import Document
+
+
+@component
+class BM25Retriever:
+    """The ``top_k`` documents of a store that best match a query under BM25 (rank-bm25's exact scores).
+
+    ``variant`` is ``"okapi"`` (default), ``"bm25l"`` or ``"bm25plus"``; ``delta=None`` takes the variant's
+    default. ``filters`` (Haystack 2.x syntax, see :mod:`docqa.document_stores.filters`) are validated here and
+    apply to every run unless a run passes its own.
+
+    >>> from docqa.document_stores import InMemoryDocumentStore
+    >>> store = InMemoryDocumentStore()
+    >>> store.write_documents([
+    ...     Document("Paris is in France.", meta={"lang": "en"}),
+    ...     Document("Rome is in Italy."),
+    ...     Document("Berlin is in Germany.", meta={"lang": "en"}),
+    ... ])
+    3
+    >>> retriever = BM25Retriever(store, top_k=1)
+    >>> [doc.content for doc in retriever.run("Rome, Italy")["documents"]]
+    ['Rome is in Italy.']
+    >>> retriever.run("Rome, Italy", filters={"field": "meta.lang", "operator": "==", "value": "en"})["documents"]
+    []
+    """
+
+    def __init__(
+        self,
+        document_store: InMemoryDocumentStore,
+        top_k: int = 10,
+        variant: str = "okapi",
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        delta: float | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(document_store, InMemoryDocumentStore):
+            raise ComponentError(f"BM25Retriever needs an InMemoryDocumentStore, got {type(document_store).__name__}")
+        _check_top_k(top_k, "top_k")
+        try:
+            self._params = BM25Params(variant, k1, b, epsilon, delta)
+            if filters is not None:
+                validate_filters(filters)
+        except DocqaError as error:
+            raise ComponentError(f"BM25Retriever: {error}") from None
+        self.document_store = document_store
+        self.top_k = top_k
+        self.filters = filters
+
+    def warm_up(self) -> None:
+        """Precompute the store's BM25 score matrix for this configuration (optional: queries do it lazily)."""
+        self.document_store.prepare_bm25(**self._param_kwargs())
+
+    def _param_kwargs(self) -> dict[str, Any]:
+        params = self._params
+        delta = None if params.variant == "okapi" else params.delta
+        return {"variant": params.variant, "k1": params.k1, "b": params.b, "epsilon": params.epsilon, "delta": delta}
+
+    @component.output_types(documents=list[Document])
+    def run(self, query: str, top_k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Retrieve; ``top_k`` / ``filters`` given here replace the ones set at init for this run."""
+        if top_k is not None:
+            _check_top_k(top_k, "run(top_k=...)")
+        effective_top_k = self.top_k if top_k is None else top_k
+        effective_filters = self.filters if filters is None else filters
+        documents = self.document_store.bm25_retrieval(
+            query, top_k=effective_top_k, filters=effective_filters, **self._param_kwargs()
+        )
+        return {"documents": documents}
+
+
+def _check_top_k(top_k: Any, name: str) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ComponentError(f"BM25Retriever: {name} must be an integer >= 1, got {top_k!r}")
