@@ -1,0 +1,125 @@
+"""``docqa eval squad``: score a reader on a SQuAD 2.0 file with the official metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from docqa.cli._common import console, handle_errors, load_store, print_json
+
+if TYPE_CHECKING:
+    from docqa.evaluation.squad_eval import EvalResult
+
+eval_app = typer.Typer(help="Evaluate docqa components on benchmark data.", no_args_is_help=True)
+
+
+@eval_app.callback()
+def _eval_group() -> None:
+    """Evaluate docqa components on benchmark data."""
+    # A callback keeps `eval` a command group (`docqa eval squad ...`) even while it has a single command.
+
+_METRIC_ROWS = [
+    ("exact", "exact match (%)"),
+    ("f1", "F1 (%)"),
+    ("total", "questions"),
+    ("HasAns_exact", "answerable: exact (%)"),
+    ("HasAns_f1", "answerable: F1 (%)"),
+    ("HasAns_total", "answerable: questions"),
+    ("NoAns_exact", "unanswerable: exact (%)"),
+    ("NoAns_f1", "unanswerable: F1 (%)"),
+    ("NoAns_total", "unanswerable: questions"),
+    ("best_exact", "best exact (%)"),
+    ("best_exact_thresh", "best exact: no-answer score threshold"),
+    ("best_f1", "best F1 (%)"),
+    ("best_f1_thresh", "best F1: no-answer score threshold"),
+]
+
+
+@eval_app.command("squad")
+def squad(
+    file: Annotated[Path, typer.Argument(help="SQuAD 2.0 JSON file (e.g. dev-v2.0.json).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Question-answering model: hub id or local "
+                                       "directory.")] = "deepset/minilm-uncased-squad2",
+    open_domain: Annotated[bool, typer.Option("--open-domain", help="Retrieve paragraphs with BM25 instead "
+                                              "of reading each question's gold paragraph.")] = False,
+    store: Annotated[Path | None, typer.Option("--store", "-s", help="Store to retrieve from (implies "
+                                               "--open-domain); default: the file's own paragraphs.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for predictions.json, "
+                                                "na_probs.json and metrics.json.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Folder for the report plots (needs "
+                                                "matplotlib).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N "
+                                              "questions.")] = None,
+    no_answer_threshold: Annotated[float, typer.Option("--no-answer-threshold", help="The reader predicts no "
+                                                       "answer when best span - null score is below "
+                                                       "this.")] = 0.0,
+    retriever_top_k: Annotated[int, typer.Option("--retriever-top-k", min=1, help="Paragraphs retrieved per "
+                                                 "question in open-domain mode.")] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size "
+                                            "(windows).")] = 32,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Run a reader over a SQuAD 2.0 file and print the official SQuAD 2.0 metrics and throughput."""
+    from docqa.evaluation.squad_eval import evaluate_reader
+    from docqa.readers import ExtractiveReader
+
+    document_store = load_store(store) if store is not None else None
+    with handle_errors():
+        if report is not None:
+            from docqa.evaluation.report import write_report  # fails early if matplotlib is missing
+        reader = ExtractiveReader(
+            model=model, no_answer_threshold=no_answer_threshold, batch_size=batch_size, device=device
+        )
+        result = evaluate_reader(
+            reader,
+            file,
+            open_domain=open_domain or document_store is not None,
+            store=document_store,
+            retriever_top_k=retriever_top_k,
+            limit=limit,
+            progress=sys.stderr.isatty(),
+            output_dir=output,
+        )
+        if report is not None:
+            write_report(report, result)
+    if json_output:
+        print_json(result.to_dict())
+    else:
+        print_result(result)
+        for folder, what in ((output, "predictions"), (report, "report")):
+            if folder is not None:
+                console.print(f"[dim]{what} written to {folder}[/]")
+
+
+def print_result(result: EvalResult) -> None:
+    """The official metrics and throughput as a table."""
+    metrics = result.metrics.to_dict()
+    mode = "open-domain (BM25)" if result.open_domain else "gold paragraph"
+    table = Table(title=f"SQuAD 2.0 — {mode}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label in _METRIC_ROWS:
+        if key in metrics:
+            table.add_row(label, _format(metrics[key]))
+    table.add_row("reader no-answer threshold (as no-answer score)", _format(result.na_prob_thresh))
+    table.add_row("passages / s (reader)", _format(result.passages_per_second, 2))
+    table.add_row("questions / s (end to end)", _format(result.questions_per_second, 2))
+    console.print(table)
+    if result.metrics.best_f1_thresh is not None:
+        console.print(
+            f"[dim]best F1 at --no-answer-threshold {_format(0.0 - result.metrics.best_f1_thresh)} "
+            "(the official search only tries answering fewer questions)[/]"
+        )
+
+
+def _format(value: float | int | None, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"

@@ -1,0 +1,62 @@
+"""The evaluation report: valid, non-trivial PNGs, and a clear error without matplotlib."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from squad_eval_helpers import SQUAD
+
+from docqa.errors import DocqaError
+from docqa.evaluation.report import HISTOGRAM_PNG, SWEEP_PNG, write_report
+from docqa.evaluation.squad_dataset import SquadDataset
+from docqa.evaluation.squad_eval import EvalResult
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def result(tiny_eval_run: tuple[EvalResult, Path]) -> EvalResult:
+    return tiny_eval_run[0]
+
+
+def test_report_writes_two_valid_pngs(result: EvalResult, tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    paths = write_report(tmp_path / "report", result)
+    assert [path.name for path in paths] == [SWEEP_PNG, HISTOGRAM_PNG]
+    for path in paths:
+        data = path.read_bytes()
+        assert data.startswith(PNG_SIGNATURE)
+        assert len(data) > 10_000  # axes, two curves/histograms, labels: far from an empty canvas
+        pixels = imread(path)
+        assert pixels.shape[0] > 300 and pixels.shape[1] > 500
+        assert pixels[..., :3].std() > 0.05  # something was drawn
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted([SWEEP_PNG, HISTOGRAM_PNG])
+
+
+def test_report_handles_synthetic_results_with_unreadable_questions(tmp_path: Path) -> None:
+    gold = SquadDataset.load(SQUAD).head(6).gold_answers()
+    qids = list(gold)
+    na_probs = {qid: float(i) - 2.5 for i, qid in enumerate(qids)}
+    na_probs[qids[0]] = sys.float_info.max  # nothing to read: must not break the axes
+    from docqa.evaluation.squad_metrics import squad_v2_metrics
+
+    predictions = dict.fromkeys(qids, "")
+    result = EvalResult(
+        metrics=squad_v2_metrics(gold, predictions, na_probs, 0.0), v1_metrics=None, predictions=predictions,
+        na_probs=na_probs, span_predictions=dict.fromkeys(qids, "x"), gold=gold, na_prob_thresh=0.0,
+        open_domain=True, num_passages=0, reader_seconds=0.0, total_seconds=0.0,
+    )
+    for path in write_report(tmp_path, result):
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_missing_matplotlib_is_a_clear_error(result: EvalResult, tmp_path: Path, monkeypatch) -> None:
+    # None in sys.modules makes `import matplotlib...` raise ImportError, as when it is not installed.
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(DocqaError, match=r"docqa\[report\]"):
+        write_report(tmp_path / "report", result)
+    assert not (tmp_path / "report").exists()
