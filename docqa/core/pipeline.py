@@ -1,0 +1,533 @@
+"""Pipelines: components wired output-to-input, checked when wired, run in topological order.
+
+>>> from docqa.core.component import component
+>>> @component
+... class Greet:
+...     @component.output_types(text=str)
+...     def run(self, name: str) -> dict[str, str]:
+...         return {"text": f"hello {name}"}
+>>> @component
+... class Shout:
+...     @component.output_types(text=str)
+...     def run(self, text: str) -> dict[str, str]:
+...         return {"text": text.upper() + "!"}
+>>> pipeline = Pipeline()
+>>> pipeline.add_component("greet", Greet())
+>>> pipeline.add_component("shout", Shout())
+>>> pipeline.connect("greet.text", "shout.text")
+>>> pipeline.run({"name": "ada"})
+{'shout': {'text': 'HELLO ADA!'}}
+
+Inputs to :meth:`Pipeline.run` come in two forms, which may be mixed:
+
+* nested, ``{"reader": {"top_k": 3}}``: the key is a component name and the value a dict of its inputs;
+* flat, ``{"query": "..."}``: the value goes to *every* component that has an unconnected input of that name
+  (the handy form for ``query``, which retriever, ranker and reader all take).
+
+A key that names a component and holds a dict is read as nested; a nested value wins over a flat one.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import typing
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docqa.core.component import InputSocket, OutputSocket, input_sockets, is_component, output_sockets
+from docqa.core.types import is_compatible, type_name, value_matches
+from docqa.errors import PipelineError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_NAME_RULE = "letters, digits, '_' and '-', not starting with a digit"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One wire: ``sender.sender_socket -> receiver.receiver_socket``."""
+
+    sender: str
+    sender_socket: str
+    receiver: str
+    receiver_socket: str
+
+    def __str__(self) -> str:
+        return f"{self.sender}.{self.sender_socket} -> {self.receiver}.{self.receiver_socket}"
+
+
+def check_name(name: Any, what: str = "component") -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise PipelineError(f"invalid {what} name {name!r}: use {_NAME_RULE}")
+    return name
+
+
+def _describe(sockets: Mapping[str, InputSocket | OutputSocket]) -> str:
+    if not sockets:
+        return "(none)"
+    return ", ".join(f"{name} ({type_name(socket.type)})" for name, socket in sockets.items())
+
+
+def _all_equal(values: list[Any]) -> bool:
+    try:
+        return all(value is values[0] or bool(value == values[0]) for value in values[1:])
+    except Exception:  # e.g. numpy arrays, whose == is elementwise: treat as different
+        return False
+
+
+@functools.cache
+def _batch_kinds(cls: type) -> dict[str, bool]:
+    """Per parameter of ``cls.run_batch``: True if per item (``list[<run's type>]``), False if shared."""
+    sockets = input_sockets(cls)
+    hints = typing.get_type_hints(cls.run_batch)
+    names = [n for n in inspect.signature(cls.run_batch).parameters if n != "self"]
+    if sorted(names) != sorted(sockets):
+        raise PipelineError(
+            f"{cls.__name__}.run_batch must take the same parameters as run ({', '.join(sockets)}), "
+            f"not ({', '.join(names)})"
+        )
+    kinds: dict[str, bool] = {}
+    for name, socket in sockets.items():
+        hint = hints.get(name, Any)
+        if hint == list[socket.type]:  # type: ignore[name-defined]
+            kinds[name] = True
+        elif hint == socket.type:
+            kinds[name] = False
+        else:
+            expected = type_name(socket.type)
+            raise PipelineError(
+                f"{cls.__name__}.run_batch parameter '{name}' must be annotated list[{expected}] "
+                f"(one value per item) or {expected} (shared by all items), not {type_name(hint)}"
+            )
+    return kinds
+
+
+class Pipeline:
+    """A directed acyclic graph of components; see the module documentation for the input forms."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Any] = {}
+        self._document_stores: dict[str, Any] = {}
+        self._connections: list[Connection] = []
+        self._warmed_up: set[str] = set()
+        #: "file:line" of each component when the pipeline was loaded from YAML, for error messages.
+        self._locations: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ building
+    def add_component(self, name: str, instance: Any) -> None:
+        check_name(name)
+        if name in self._components:
+            existing = type(self._components[name]).__name__
+            raise PipelineError(f"a component named '{name}' ({existing}) is already in the pipeline")
+        if isinstance(instance, type):
+            raise PipelineError(f"component '{name}': pass an instance, not the class {instance.__name__}")
+        if not is_component(instance):
+            raise PipelineError(
+                f"component '{name}': {type(instance).__name__} is not a docqa component "
+                "(decorate its class with @component)"
+            )
+        for other, existing in self._components.items():
+            if existing is instance:
+                raise PipelineError(f"component '{name}': this instance is already in the pipeline as '{other}'")
+        self._components[name] = instance
+
+    def add_document_store(self, name: str, store: Any) -> None:
+        """Name a document store so that :meth:`dumps` writes it under that name."""
+        check_name(name, "document store")
+        if name in self._document_stores:
+            raise PipelineError(f"a document store named '{name}' is already in the pipeline")
+        self._document_stores[name] = store
+
+    @property
+    def components(self) -> dict[str, Any]:
+        return dict(self._components)
+
+    @property
+    def document_stores(self) -> dict[str, Any]:
+        return dict(self._document_stores)
+
+    @property
+    def connections(self) -> tuple[Connection, ...]:
+        return tuple(self._connections)
+
+    def get_component(self, name: str) -> Any:
+        try:
+            return self._components[name]
+        except KeyError:
+            known = ", ".join(self._components) or "(none)"
+            raise PipelineError(f"no component named '{name}'; the components are: {known}") from None
+
+    # ------------------------------------------------------------------ connecting
+    def _split(self, address: Any, role: str) -> tuple[str, str | None]:
+        if not isinstance(address, str) or not address:
+            raise PipelineError(f"{role} must be 'component' or 'component.socket', not {address!r}")
+        name, _, socket = address.partition(".")
+        self.get_component(name)
+        return name, (socket or None)
+
+    def connect(self, sender: str, receiver: str) -> None:
+        """Wire ``"a.out"`` to ``"b.in"``; a bare ``"a"`` or ``"b"`` picks the only compatible socket.
+
+        When several socket pairs are compatible, the pair whose output and input share a name wins if it is
+        the only such pair; otherwise the call fails listing the candidates.
+        """
+        s_name, s_socket = self._split(sender, "sender")
+        r_name, r_socket = self._split(receiver, "receiver")
+        outputs = self._pick(s_name, s_socket, output_sockets(self._components[s_name]), "output")
+        inputs = self._pick(r_name, r_socket, input_sockets(self._components[r_name]), "input")
+        if s_socket is not None and r_socket is not None:
+            out, inp = outputs[0], inputs[0]
+            if not is_compatible(out.type, inp.item_type):
+                raise PipelineError(
+                    f"cannot connect {s_name}.{out.name} ({type_name(out.type)}) to {r_name}.{inp.name} "
+                    f"({type_name(inp.item_type)}): incompatible types"
+                )
+            self._check_free(s_name, out, r_name, inp)
+        else:
+            out, inp = self._unique_pair(s_name, outputs, r_name, inputs)
+        self._check_acyclic(s_name, r_name, f"{s_name}.{out.name} -> {r_name}.{inp.name}")
+        self._connections.append(Connection(s_name, out.name, r_name, inp.name))
+
+    def _pick(self, name: str, socket: str | None, sockets: Mapping[str, Any], kind: str) -> list[Any]:
+        if socket is None:
+            return list(sockets.values())
+        if socket not in sockets:
+            cls = type(self._components[name]).__name__
+            raise PipelineError(
+                f"component '{name}' ({cls}) has no {kind} '{socket}'; its {kind}s are: {_describe(sockets)}"
+            )
+        return [sockets[socket]]
+
+    def _senders_of(self, name: str, socket: str) -> list[Connection]:
+        return [c for c in self._connections if c.receiver == name and c.receiver_socket == socket]
+
+    def _check_free(self, s_name: str, out: OutputSocket, r_name: str, inp: InputSocket) -> None:
+        existing = self._senders_of(r_name, inp.name)
+        if any(c.sender == s_name and c.sender_socket == out.name for c in existing):
+            raise PipelineError(f"{s_name}.{out.name} is already connected to {r_name}.{inp.name}")
+        if existing and not inp.is_variadic:
+            raise PipelineError(
+                f"{r_name}.{inp.name} already receives {existing[0].sender}.{existing[0].sender_socket}; "
+                "only Variadic inputs accept several connections"
+            )
+
+    def _is_free(self, s_name: str, out: OutputSocket, r_name: str, inp: InputSocket) -> bool:
+        try:
+            self._check_free(s_name, out, r_name, inp)
+        except PipelineError:
+            return False
+        return True
+
+    def _unique_pair(
+        self, s_name: str, outputs: list[OutputSocket], r_name: str, inputs: list[InputSocket]
+    ) -> tuple[OutputSocket, InputSocket]:
+        pairs = [
+            (out, inp)
+            for out in outputs
+            for inp in inputs
+            if is_compatible(out.type, inp.item_type) and self._is_free(s_name, out, r_name, inp)
+        ]
+        if len(pairs) > 1:
+            same_name = [(out, inp) for out, inp in pairs if out.name == inp.name]
+            pairs = same_name if len(same_name) == 1 else pairs
+        if len(pairs) == 1:
+            return pairs[0]
+        outs = ", ".join(f"{s_name}.{o.name} ({type_name(o.type)})" for o in outputs) or "(none)"
+        ins = ", ".join(f"{r_name}.{i.name} ({type_name(i.item_type)})" for i in inputs) or "(none)"
+        if not pairs:
+            raise PipelineError(f"no compatible free sockets between outputs [{outs}] and inputs [{ins}]")
+        listed = ", ".join(f"{s_name}.{o.name} -> {r_name}.{i.name}" for o, i in pairs)
+        raise PipelineError(f"ambiguous connection, name the sockets; candidates: {listed}")
+
+    def _check_acyclic(self, s_name: str, r_name: str, wire: str) -> None:
+        path = self._path(r_name, s_name)
+        if path is not None:
+            raise PipelineError(f"connecting {wire} would create a cycle: {' -> '.join([*path, r_name])}")
+
+    def _path(self, start: str, goal: str) -> list[str] | None:
+        """A path of components from ``start`` to ``goal`` along existing connections, if any."""
+        stack, seen = [[start]], {start}
+        while stack:
+            path = stack.pop()
+            if path[-1] == goal:
+                return path
+            for conn in self._connections:
+                if conn.sender == path[-1] and conn.receiver not in seen:
+                    seen.add(conn.receiver)
+                    stack.append([*path, conn.receiver])
+        return None
+
+    # ------------------------------------------------------------------ introspection
+    def inputs(self) -> dict[str, dict[str, InputSocket]]:
+        """The inputs the caller may provide: every unconnected input of every component."""
+        result: dict[str, dict[str, InputSocket]] = {}
+        for name, instance in self._components.items():
+            free = {s: sock for s, sock in input_sockets(instance).items() if not self._senders_of(name, s)}
+            if free:
+                result[name] = free
+        return result
+
+    def outputs(self) -> dict[str, dict[str, OutputSocket]]:
+        """The outputs :meth:`run` returns by default: every output no connection consumes."""
+        consumed = {(c.sender, c.sender_socket) for c in self._connections}
+        result: dict[str, dict[str, OutputSocket]] = {}
+        for name, instance in self._components.items():
+            leaf = {s: sock for s, sock in output_sockets(instance).items() if (name, s) not in consumed}
+            if leaf:
+                result[name] = leaf
+        return result
+
+    def _where(self, name: str) -> str:
+        location = self._locations.get(name)
+        return f"{location}: " if location else ""
+
+    # ------------------------------------------------------------------ running
+    def warm_up(self) -> None:
+        """Warm up every component now (otherwise each is warmed up before its first run)."""
+        for name in self._components:
+            self._warm_up(name)
+
+    def _warm_up(self, name: str) -> None:
+        if name not in self._warmed_up:
+            self._components[name].warm_up()
+            self._warmed_up.add(name)
+
+    def topological_order(self) -> list[str]:
+        """Component names, each after all its senders; ties keep the order components were added."""
+        indegree = {name: 0 for name in self._components}
+        for conn in self._connections:
+            indegree[conn.receiver] += 1
+        order: list[str] = []
+        ready = [name for name, degree in indegree.items() if degree == 0]
+        while ready:
+            name = ready.pop(0)
+            order.append(name)
+            for conn in self._connections:
+                if conn.sender == name:
+                    indegree[conn.receiver] -= 1
+                    if indegree[conn.receiver] == 0:
+                        ready.append(conn.receiver)
+        if len(order) != len(self._components):  # unreachable through connect(), which rejects cycles
+            raise PipelineError(f"the pipeline has a cycle among: {', '.join(n for n in indegree if n not in order)}")
+        return order
+
+    def run(self, data: Mapping[str, Any], include_outputs_from: Collection[str] | None = None) -> dict[str, Any]:
+        """Run every component once, in topological order.
+
+        Returns ``{component: {output: value}}`` for every output no connection consumes, plus all outputs of
+        the components named in ``include_outputs_from``.
+        """
+        include = self._check_include(include_outputs_from)
+        given = self._route(data)
+        self._check_missing(given)
+        results: dict[str, dict[str, Any]] = {}
+        for name in self.topological_order():
+            results[name] = self._run_one(name, self._gather(name, given[name], results))
+        return self._select(results, include)
+
+    def run_batch(
+        self, data_list: Iterable[Mapping[str, Any]], include_outputs_from: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run many inputs at once: like ``[run(d) for d in data_list]``, but batched where components allow.
+
+        A component with ``run_batch`` gets one call for all items: parameters annotated ``list[T]`` where run
+        has ``T`` get a list over items; the others (``top_k``...) get one shared value, which must then be
+        equal for all items, else the component runs item by item. It returns ``{output: list_over_items}``.
+        """
+        include = self._check_include(include_outputs_from)
+        items = [self._route(data) for data in data_list]
+        for given in items:
+            self._check_missing(given)
+        results: list[dict[str, dict[str, Any]]] = [{} for _ in items]
+        if not items:
+            return []
+        for name in self.topological_order():
+            per_item = [self._gather(name, given[name], result) for given, result in zip(items, results, strict=True)]
+            for result, outputs in zip(results, self._run_batch_one(name, per_item), strict=True):
+                result[name] = outputs
+        return [self._select(result, include) for result in results]
+
+    def _check_include(self, include: Collection[str] | None) -> set[str]:
+        if include is None:
+            return set()
+        if isinstance(include, str):
+            raise PipelineError("include_outputs_from must be a collection of component names, not a string")
+        for name in include:
+            self.get_component(name)
+        return set(include)
+
+    def _route(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        if not isinstance(data, Mapping):
+            raise PipelineError(f"pipeline input must be a dict, not {type(data).__name__}")
+        given: dict[str, dict[str, Any]] = {name: {} for name in self._components}
+        free = self.inputs()
+        nested = {k: v for k, v in data.items() if k in self._components and isinstance(v, Mapping)}
+        for key, value in data.items():
+            if key in nested:
+                continue
+            targets = [name for name, sockets in free.items() if key in sockets]
+            if not targets:
+                available = sorted({s for sockets in free.values() for s in sockets})
+                raise PipelineError(
+                    f"no component has an unconnected input '{key}'; the pipeline's inputs are: "
+                    f"{', '.join(available) or '(none)'}"
+                )
+            for target in targets:
+                given[target][key] = value
+        for name, values in nested.items():
+            sockets = input_sockets(self._components[name])
+            for socket, value in values.items():
+                if socket not in sockets:
+                    raise PipelineError(
+                        f"{self._where(name)}component '{name}' has no input '{socket}'; "
+                        f"its inputs are: {_describe(sockets)}"
+                    )
+                senders = self._senders_of(name, socket)
+                if senders and not sockets[socket].is_variadic:
+                    raise PipelineError(
+                        f"{self._where(name)}input {name}.{socket} is fed by "
+                        f"{senders[0].sender}.{senders[0].sender_socket}; it cannot also be given"
+                    )
+                given[name][socket] = value
+        return given
+
+    def _check_missing(self, given: dict[str, dict[str, Any]]) -> None:
+        for name, instance in self._components.items():
+            missing = [
+                f"{name}.{s} ({type_name(sock.type)})"
+                for s, sock in input_sockets(instance).items()
+                if sock.is_mandatory and s not in given[name] and not self._senders_of(name, s)
+            ]
+            if missing:
+                raise PipelineError(
+                    f"{self._where(name)}component '{name}' is missing input {', '.join(missing)}: "
+                    "it is neither connected nor provided"
+                )
+
+    def _gather(self, name: str, given: dict[str, Any], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        inputs = dict(given)
+        for socket_name, socket in input_sockets(self._components[name]).items():
+            senders = self._senders_of(name, socket_name)
+            if not senders:
+                continue
+            values = [results[c.sender][c.sender_socket] for c in senders]
+            inputs[socket_name] = [*inputs.get(socket_name, []), *values] if socket.is_variadic else values[0]
+        return inputs
+
+    def _run_one(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        self._warm_up(name)
+        outputs = self._components[name].run(**inputs)
+        self._check_outputs(name, outputs, "run")
+        return outputs
+
+    def _check_outputs(self, name: str, outputs: Any, method: str) -> None:
+        cls = type(self._components[name]).__name__
+        declared = output_sockets(self._components[name])
+        prefix = f"{self._where(name)}component '{name}' ({cls}).{method}"
+        if not isinstance(outputs, Mapping):
+            raise PipelineError(f"{prefix} returned {type(outputs).__name__}, not a dict of its outputs")
+        unknown = [key for key in outputs if key not in declared]
+        if unknown:
+            raise PipelineError(f"{prefix} returned undeclared output(s) {unknown}; declared: {_describe(declared)}")
+        missing = [key for key in declared if key not in outputs]
+        if missing:
+            raise PipelineError(f"{prefix} did not return output(s) {missing}")
+        for key, socket in declared.items():
+            if not value_matches(outputs[key], socket.type):
+                found = type(outputs[key]).__name__
+                raise PipelineError(f"{prefix} returned {key}={found}, which is not {type_name(socket.type)}")
+
+    def _run_batch_one(self, name: str, per_item: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        instance = self._components[name]
+        kwargs = self._batch_arguments(instance, per_item)
+        if kwargs is None:
+            return [self._run_one(name, inputs) for inputs in per_item]
+        self._warm_up(name)
+        batched = instance.run_batch(**kwargs)
+        cls = type(instance).__name__
+        prefix = f"{self._where(name)}component '{name}' ({cls}).run_batch"
+        if not isinstance(batched, Mapping):
+            raise PipelineError(f"{prefix} returned {type(batched).__name__}, not a dict of its outputs")
+        for key, values in batched.items():
+            if not isinstance(values, list) or len(values) != len(per_item):
+                raise PipelineError(f"{prefix} must return {key} as a list of {len(per_item)} items (one per input)")
+        outputs = [{key: values[i] for key, values in batched.items()} for i in range(len(per_item))]
+        for item in outputs:
+            self._check_outputs(name, item, "run_batch")
+        return outputs
+
+    @staticmethod
+    def _batch_arguments(instance: Any, per_item: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """``run_batch`` keyword arguments for these items, or None when they must run one by one."""
+        if not callable(getattr(instance, "run_batch", None)):
+            return None
+        kinds = _batch_kinds(type(instance))
+        keys = set(per_item[0])
+        if any(set(inputs) != keys for inputs in per_item):
+            return None
+        kwargs: dict[str, Any] = {}
+        for key in keys:
+            values = [inputs[key] for inputs in per_item]
+            if kinds[key]:
+                kwargs[key] = values
+            elif _all_equal(values):
+                kwargs[key] = values[0]
+            else:
+                return None
+        return kwargs
+
+    def _select(self, results: dict[str, dict[str, Any]], include: set[str]) -> dict[str, Any]:
+        consumed = {(c.sender, c.sender_socket) for c in self._connections}
+        selected: dict[str, Any] = {}
+        for name, outputs in results.items():
+            chosen = {k: v for k, v in outputs.items() if name in include or (name, k) not in consumed}
+            if chosen:
+                selected[name] = chosen
+        return selected
+
+    # ------------------------------------------------------------------ YAML
+    @classmethod
+    def loads(
+        cls,
+        text: str,
+        *,
+        base_dir: str | Path | None = None,
+        allowed_modules: Collection[str] = (),
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Pipeline:
+        """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules."""
+        from docqa.core.serialization import loads
+
+        return loads(text, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        allowed_modules: Collection[str] = (),
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> Pipeline:
+        """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder."""
+        from docqa.core.serialization import load
+
+        return load(path, allowed_modules=allowed_modules, overrides=overrides)
+
+    def dumps(self) -> str:
+        """This pipeline as YAML that :meth:`loads` turns back into an identical pipeline."""
+        from docqa.core.serialization import dumps
+
+        return dumps(self)
+
+    def dump(self, path: str | Path) -> None:
+        from docqa.core.serialization import dump
+
+        dump(self, path)
+
+    def to_dict(self) -> dict[str, Any]:
+        from docqa.core.serialization import pipeline_to_dict
+
+        return pipeline_to_dict(self)

@@ -1,0 +1,167 @@
+"""Retrieval + extractive reading, ready made: question in, answers (and the passages read) out.
+
+>>> from docqa import Document, InMemoryDocumentStore
+>>> store = InMemoryDocumentStore()
+>>> store.write_documents([Document("Paris is the capital of France.")])
+1
+>>> qa = ExtractiveQAPipeline.bm25(store, model="deepset/minilm-uncased-squad2")
+>>> sorted(qa.pipeline.components)
+['reader', 'retriever']
+
+(``qa.run("What is the capital of France?")`` then downloads the model on first use.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from docqa.core.pipeline import Pipeline
+from docqa.errors import PipelineError
+from docqa.schema import Answer, Document
+
+DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
+
+
+def build_extractive_qa_pipeline(
+    retriever: Any, reader: Any, *, retriever_name: str = "retriever", reader_name: str = "reader"
+) -> Pipeline:
+    """A pipeline ``retriever.documents -> reader.documents``; ``query`` (flat input) reaches both."""
+    pipeline = Pipeline()
+    pipeline.add_component(retriever_name, retriever)
+    pipeline.add_component(reader_name, reader)
+    pipeline.connect(f"{retriever_name}.documents", f"{reader_name}.documents")
+    return pipeline
+
+
+def build_bm25_qa_pipeline(
+    store: Any,
+    *,
+    model: str = DEFAULT_READER_MODEL,
+    retriever_top_k: int = 10,
+    reader_top_k: int = 5,
+    reader_parameters: Mapping[str, Any] | None = None,
+    store_name: str = "store",
+) -> Pipeline:
+    """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``.
+
+    ``reader_parameters`` passes further reader options (``no_answer``, ``device``...).
+    """
+    from docqa.readers.extractive_reader import ExtractiveReader
+    from docqa.retrievers.bm25_retriever import BM25Retriever
+
+    reader = ExtractiveReader(model=model, top_k=reader_top_k, **dict(reader_parameters or {}))
+    pipeline = build_extractive_qa_pipeline(BM25Retriever(document_store=store, top_k=retriever_top_k), reader)
+    pipeline.add_document_store(store_name, store)
+    return pipeline
+
+
+class ExtractiveQAPipeline:
+    """A question-answering view of a pipeline whose reader ``reader`` outputs ``answers``.
+
+    The query goes to every unconnected ``query`` input and to the ``text`` input of every query embedder
+    (a component whose class name ends in ``TextEmbedder``), as in ``examples/hybrid_qa.yaml``.
+    ``retrievers`` are the components that ``top_k_retriever`` and ``filters`` go to (default: every
+    component whose class name ends in ``Retriever``). The documents returned are those the reader read.
+    """
+
+    def __init__(self, retriever: Any, reader: Any) -> None:
+        self.pipeline = build_extractive_qa_pipeline(retriever, reader)
+        self.reader = "reader"
+        self.retrievers: list[str] = ["retriever"]
+        self.query_embedders: list[str] = []
+
+    @classmethod
+    def from_pipeline(
+        cls, pipeline: Pipeline, *, reader: str = "reader", retrievers: Sequence[str] | None = None
+    ) -> ExtractiveQAPipeline:
+        instance = cls.__new__(cls)
+        instance.pipeline = pipeline
+        instance.reader = reader
+        pipeline.get_component(reader)
+        if retrievers is None:
+            retrievers = [n for n, c in pipeline.components.items() if type(c).__name__.endswith("Retriever")]
+        for name in retrievers:
+            pipeline.get_component(name)
+        instance.retrievers = list(retrievers)
+        free = pipeline.inputs()
+        instance.query_embedders = [
+            name
+            for name, component in pipeline.components.items()
+            if type(component).__name__.endswith("TextEmbedder") and "text" in free.get(name, {})
+        ]
+        return instance
+
+    @classmethod
+    def bm25(cls, store: Any, **options: Any) -> ExtractiveQAPipeline:
+        """BM25 + reader over ``store``; ``options`` as for :func:`build_bm25_qa_pipeline`."""
+        return cls.from_pipeline(build_bm25_qa_pipeline(store, **options))
+
+    @classmethod
+    def load(
+        cls, path: str | Path, *, reader: str = "reader", allowed_modules: Collection[str] = ()
+    ) -> ExtractiveQAPipeline:
+        """Wrap a pipeline file (see ``examples/bm25_qa.yaml``) whose reader component is named ``reader``."""
+        return cls.from_pipeline(Pipeline.load(path, allowed_modules=allowed_modules), reader=reader)
+
+    def _data(
+        self,
+        query: str,
+        top_k_retriever: int | None,
+        top_k_reader: int | None,
+        filters: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"query": query}
+        for name in self.retrievers:
+            options = {"top_k": top_k_retriever, "filters": filters}
+            data[name] = {key: value for key, value in options.items() if value is not None}
+        for name in self.query_embedders:
+            data[name] = {"text": query}
+        if top_k_reader is not None:
+            data[self.reader] = {"top_k": top_k_reader}
+        return data
+
+    def _feeder(self) -> tuple[str, str]:
+        for connection in self.pipeline.connections:
+            if connection.receiver == self.reader and connection.receiver_socket == "documents":
+                return connection.sender, connection.sender_socket
+        raise PipelineError(f"component '{self.reader}' has no connected 'documents' input")
+
+    def _answers(self, result: dict[str, Any], feeder: tuple[str, str]) -> dict[str, Any]:
+        answers: list[Answer] = result[self.reader]["answers"]
+        documents: list[Document] = result[feeder[0]][feeder[1]]
+        return {"answers": answers, "documents": documents}
+
+    def run(
+        self,
+        query: str,
+        *,
+        top_k_retriever: int | None = None,
+        top_k_reader: int | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``{"answers": list[Answer], "documents": list[Document]}`` for ``query``."""
+        feeder = self._feeder()
+        data = self._data(query, top_k_retriever, top_k_reader, filters)
+        return self._answers(self.pipeline.run(data, include_outputs_from={feeder[0], self.reader}), feeder)
+
+    def run_batch(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k_retriever: int | None = None,
+        top_k_reader: int | None = None,
+        filters: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`run` for many queries; the reader reads them in one batch."""
+        feeder = self._feeder()
+        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        results = self.pipeline.run_batch(data, include_outputs_from={feeder[0], self.reader})
+        return [self._answers(result, feeder) for result in results]
+
+    def dumps(self) -> str:
+        return self.pipeline.dumps()
+
+    def dump(self, path: str | Path) -> None:
+        self.pipeline.dump(path)
