@@ -1,0 +1,28 @@
+"""The ``docqa`` command line: index files, search them, ask questions, evaluate, run pipelines."""
+
+from __future__ import annotations
+
+import typer
+
+from docqa.cli.ask import ask
+from docqa.cli.eval import eval_app
+from docqa.cli.index import index
+from docqa.cli.run import run
+from docqa.cli.search import search
+
+app = typer.Typer(
+    name="docqa",
+    help="Extractive question answering over your documents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(index)
+app.command()(search)
+app.command()(ask)
+app.command()(run)
+app.add_typer(eval_app, name="eval")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,87 @@
+"""Shared pieces of the CLI commands: output consoles, one-line errors, store loading."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from docqa.errors import DocqaError, FilterError
+
+if TYPE_CHECKING:
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` as one red line on stderr and exit with ``code``; no traceback."""
+    error_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    error_console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn docqa's and the OS's errors into a one-line message and exit code 1."""
+    try:
+        yield
+    except DocqaError as error:
+        fail(str(error))
+    except OSError as error:
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        fail(f"{error.strerror or error}{where}")
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+
+
+def load_store(path: Path) -> InMemoryDocumentStore:
+    """Load a saved store, or exit with one line saying why it can't be."""
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+    if not path.exists():
+        fail(f"no document store at {path}: create one with `docqa index PATH... --store {path}`")
+    try:
+        return InMemoryDocumentStore.load(path)
+    except DocqaError as error:
+        fail(str(error))
+
+
+def parse_filters(text: str | None) -> dict[str, Any] | None:
+    """Parse a ``--filters`` JSON object; the store validates its structure."""
+    if text is None:
+        return None
+    try:
+        filters = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FilterError(f"--filters is not valid JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(filters, dict):
+        raise FilterError("--filters must be a JSON object such as "
+                          '\'{"field": "meta.year", "operator": ">=", "value": 2020}\'')
+    return filters
+
+
+def print_json(obj: Any) -> None:
+    """Write ``obj`` as JSON on stdout, unstyled, so it can be piped."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__} to JSON")

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from docqa.cli import app
+from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTICLES = REPO_ROOT / "data" / "articles"
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("cli") / "store"
+    result = runner.invoke(app, ["index", str(ARTICLES), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_index_reports_files_and_passages(sample_store: Path) -> None:
+    store = InMemoryDocumentStore.load(sample_store)
+    passages = store.filter_documents()
+    assert {p.meta["file_name"] for p in passages} == {path.name for path in ARTICLES.glob("*.txt")}
+    assert store.count_documents() == len(passages) > 16
+
+
+def test_passages_point_back_into_their_files(sample_store: Path) -> None:
+    passages = InMemoryDocumentStore.load(sample_store).filter_documents()
+    for passage in passages[:50]:
+        source = (ARTICLES / passage.meta["file_name"]).read_text(encoding="utf-8")
+        assert source[passage.meta["source_start"] : passage.meta["source_end"]] == passage.content
+
+
+def test_indexing_the_same_files_again_adds_nothing(sample_store: Path, tmp_path: Path) -> None:
+    before = InMemoryDocumentStore.load(sample_store).count_documents()
+    result = runner.invoke(app, ["index", str(ARTICLES / "Normans.txt"), "--store", str(sample_store)])
+    assert result.exit_code == 0, result.output
+    assert "0 new" in result.output
+    assert InMemoryDocumentStore.load(sample_store).count_documents() == before
+
+
+def test_search_finds_the_article_the_question_is_about(sample_store: Path) -> None:
+    result = runner.invoke(app, ["search", "Kublai Khan Yuan dynasty", "--store", str(sample_store), "--json"])
+    assert result.exit_code == 0, result.output
+    documents = json.loads(result.stdout)
+    assert len(documents) == 5
+    assert documents[0]["meta"]["file_name"] == "Yuan_dynasty.txt"
+    scores = [d["score"] for d in documents]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_table_output(sample_store: Path) -> None:
+    result = runner.invoke(app, ["search", "Normandy", "--store", str(sample_store), "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Normans.txt" in result.output
+
+
+def test_search_with_filters(sample_store: Path) -> None:
+    only_force = json.dumps({"field": "meta.file_name", "operator": "==", "value": "Force.txt"})
+    result = runner.invoke(
+        app, ["search", "Kublai Khan", "--store", str(sample_store), "--filters", only_force, "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {d["meta"]["file_name"] for d in json.loads(result.stdout)} <= {"Force.txt"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"field": "meta.year", "operator": "~=", "value": 1}', "~="),
+    ],
+)
+def test_bad_filters_give_one_line(sample_store: Path, filters: str, expected: str) -> None:
+    result = runner.invoke(app, ["search", "x", "--store", str(sample_store), "--filters", filters])
+    assert result.exit_code == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_empty_query_is_an_error(sample_store: Path) -> None:
+    result = runner.invoke(app, ["search", "   ", "--store", str(sample_store)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_missing_store_is_an_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["search", "x", "--store", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert "docqa index" in result.stderr
+
+
+def test_corrupt_store_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "garbage").write_text("x")
+    result = runner.invoke(app, ["search", "x", "--store", str(tmp_path / "store")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_one_bad_file_does_not_stop_the_rest(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("The Loire flows through Orléans.", encoding="utf-8")
+    (corpus / "latin1.txt").write_bytes("Orl\xe9ans".encode("latin-1"))
+    (corpus / "empty.md").write_text("", encoding="utf-8")
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["index", str(corpus), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    assert "latin1.txt" in result.stderr and "empty.md" in result.stderr
+    assert [d.content for d in InMemoryDocumentStore.load(store).filter_documents()] == [
+        "The Loire flows through Orléans."
+    ]
+
+
+def test_nothing_indexable_writes_no_store(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00")
+    store = tmp_path / "store"
+    result = runner.invoke(app, ["index", str(tmp_path / "bad.txt"), "--store", str(store)])
+    assert result.exit_code == 1
+    assert not store.exists()
