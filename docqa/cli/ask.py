@@ -1,0 +1,105 @@
+"""``docqa ask``: retrieve passages with BM25 and extract answers from them with the reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+
+from docqa.cli._common import console, handle_errors, load_store, parse_filters, print_json, warn
+from docqa.errors import ModelLoadError
+from docqa.schema import Answer, Document
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    store: Annotated[Path, typer.Option("--store", "-s", help="Store directory made by `docqa index`.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Question-answering model: hub id or local directory.")
+    ] = "deepset/minilm-uncased-squad2",
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many answers to show.")] = 3,
+    retriever_top_k: Annotated[int, typer.Option("--retriever-top-k", min=1, help="How many passages to read.")] = 10,
+    filters: Annotated[
+        str | None,
+        typer.Option(help='Metadata filter as JSON, e.g. \'{"field": "meta.year", "operator": ">=", "value": 2020}\''),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
+) -> None:
+    """Answer a question from a store: BM25 finds passages, the reader extracts answers from them.
+
+    If the model cannot be loaded, says so in one line (on stderr) and shows the retrieved passages instead;
+    the exit code is then 0, since retrieval did its part.
+    """
+    from docqa.readers import ExtractiveReader
+    from docqa.retrievers import BM25Retriever
+
+    document_store = load_store(store)
+    with handle_errors():
+        retriever = BM25Retriever(document_store, top_k=retriever_top_k)
+        documents = retriever.run(query=question, filters=parse_filters(filters))["documents"]
+        reader = ExtractiveReader(model=model, top_k=top_k)
+        try:
+            reader.warm_up()
+        except ModelLoadError as error:
+            _show_passages_instead(str(error), documents, json_output)
+            return
+        answers = reader.run(query=question, documents=documents)["answers"]
+    if json_output:
+        print_json({"question": question, "answers": [answer.to_dict() for answer in answers]})
+    else:
+        print_answers(question, answers)
+
+
+def _show_passages_instead(message: str, documents: list[Document], json_output: bool) -> None:
+    from docqa.cli.search import print_documents
+
+    warn(f"{message}; showing the retrieved passages instead")
+    if json_output:
+        print_json({"answers": None, "error": message, "documents": [d.to_dict() for d in documents]})
+    else:
+        print_documents(documents)
+
+
+def print_answers(question: str, answers: list[Answer], context_chars: int = 160) -> None:
+    """One panel per answer: the text, its probability and raw score, where it comes from, and the answer
+    highlighted in its surrounding text."""
+    console.print(f"[bold]Q:[/] {escape(question)}")
+    for rank, answer in enumerate(answers, start=1):
+        numbers = f"probability {answer.probability:.3f} · score {answer.score:.2f}"
+        if answer.is_no_answer:
+            margin = answer.meta.get("no_answer_margin")
+            detail = f" · best span - null = {margin:.2f}" if margin is not None else ""
+            console.print(Panel(f"[dim]{numbers}{detail}[/]", title=f"{rank}. (no answer)", title_align="left"))
+            continue
+        body = f"{_highlighted_context(answer, context_chars)}\n[dim]{numbers} · {escape(_source(answer))}[/]"
+        console.print(Panel(body, title=f"{rank}. {escape(_squashed(answer.text or ''))}", title_align="left"))
+
+
+def _highlighted_context(answer: Answer, context_chars: int) -> str:
+    assert answer.document is not None and answer.document_span is not None
+    content = answer.document.content
+    start, end = answer.document_span.start, answer.document_span.end
+    left = _squashed(content[max(0, start - context_chars) : start])
+    right = _squashed(content[end : end + context_chars])
+    prefix = "…" if start > context_chars else ""
+    suffix = "…" if end + context_chars < len(content) else ""
+    answer_text = escape(_squashed(content[start:end]))
+    return f"{prefix}{escape(left)}[bold black on yellow]{answer_text}[/]{escape(right)}{suffix}"
+
+
+def _squashed(text: str) -> str:
+    """Runs of whitespace (newlines included) as one space, keeping whether the text starts/ends with one."""
+    words = " ".join(text.split())
+    if not words:
+        return " " if text else ""
+    return (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
+
+
+def _source(answer: Answer) -> str:
+    assert answer.document is not None and answer.span is not None
+    meta = answer.document.meta
+    name = meta.get("file_name") or meta.get("title") or answer.document.source_id[:12]
+    return f"{name}, chars {answer.span.start}-{answer.span.end}"

@@ -1,0 +1,295 @@
+"""ExtractiveReader: SQuAD 2.0 answer extraction with any Hugging Face question-answering model."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from docqa.core.component import component
+from docqa.errors import ComponentError
+from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
+from docqa.readers.model_loading import load_qa_model
+from docqa.readers.span_decoding import best_spans, null_scores
+from docqa.readers.windows import (
+    Window,
+    context_mask_matrix,
+    length_sorted_batches,
+    pad_batch,
+    tokenize_windows,
+    truncate_question,
+)
+from docqa.schema import Answer, Document
+
+logger = logging.getLogger(__name__)
+
+#: Documents are tokenized this many characters at a time, so memory stays bounded however many (or
+#: however long) the documents are, while windows of many documents and questions are still batched together.
+_CHARS_PER_CHUNK = 200_000
+
+
+@component
+class ExtractiveReader:
+    """Extracts answer spans from documents with a SQuAD 2.0 question-answering model.
+
+    Decoding is the standard SQuAD 2.0 one: each document is split into windows of ``max_seq_len`` tokens
+    overlapping by ``doc_stride``; a span is valid when it lies in the document part of a window, ends at or
+    after its start and has at most ``max_answer_length`` tokens; its score is ``start_logit + end_logit``.
+    The null score is start + end logit of the first token (``[CLS]`` / ``<s>``), the minimum over all
+    windows of the question (all documents). The reader says "no answer" when ``best_span_score - null_score
+    < no_answer_threshold``.
+
+    Returned answers (``Answer``): ``score`` is the raw score above (the null score for the no-answer);
+    ``probability`` is a softmax over every distinct candidate span of the question (the ``n_best_per_window``
+    best of each window, all documents) plus, when ``no_answer=True``, the null score: probabilities are
+    comparable across documents, and dropped overlapping spans keep their share of the mass.
+    The same span found by two overlapping windows counts once (its best score); spans overlapping a better
+    answer in the same document are dropped from the list. With ``no_answer=True`` the list always holds
+    exactly one no-answer entry (``text=None``, ``document=None``, ``meta["no_answer_margin"] =
+    best_span_score - null_score``): ranked among the spans (first when it wins), or appended after the
+    ``top_k`` spans when it ranks below them, so callers can always read the margin. With no usable document
+    it is the only answer (probability 1.0, score 0.0, margin None).
+
+    Models: any ``AutoModelForQuestionAnswering`` with a fast tokenizer, by hub id or local directory:
+    BERT-like (with token type ids), DistilBERT and RoBERTa-like (without). SQuAD 1.1 models were never
+    trained to put "no answer" on the first token: their null score is meaningless, so pass
+    ``no_answer=False`` with them.
+
+    ``quantize=True`` applies int8 dynamic quantization to the linear layers (CPU only): faster, slightly
+    different scores.
+
+    Example (with a model in a local directory)::
+
+        reader = ExtractiveReader(model="/models/minilm-uncased-squad2", top_k=3)
+        reader.warm_up()
+        documents = [Document("Hamlet was written by Shakespeare.")]
+        answers = reader.run(query="Who wrote Hamlet?", documents=documents)["answers"]
+        print(answers[0].text, answers[0].probability)
+    """
+
+    def __init__(
+        self,
+        model: str = "deepset/minilm-uncased-squad2",
+        top_k: int = 5,
+        max_seq_len: int = 384,
+        doc_stride: int = 128,
+        max_query_length: int = 64,
+        max_answer_length: int = 30,
+        no_answer: bool = True,
+        no_answer_threshold: float = 0.0,
+        batch_size: int = 32,
+        device: str = "auto",
+        n_best_per_window: int = 20,
+        quantize: bool = False,
+    ) -> None:
+        for name, value in (
+            ("top_k", top_k),
+            ("max_seq_len", max_seq_len),
+            ("max_query_length", max_query_length),
+            ("max_answer_length", max_answer_length),
+            ("batch_size", batch_size),
+            ("n_best_per_window", n_best_per_window),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ComponentError(f"ExtractiveReader: {name} must be an integer >= 1, got {value!r}")
+        if not isinstance(doc_stride, int) or doc_stride < 0:
+            raise ComponentError(f"ExtractiveReader: doc_stride must be an integer >= 0, got {doc_stride!r}")
+        self.model = model
+        self.top_k = top_k
+        self.max_seq_len = max_seq_len
+        self.doc_stride = doc_stride
+        self.max_query_length = max_query_length
+        self.max_answer_length = max_answer_length
+        self.no_answer = no_answer
+        self.no_answer_threshold = no_answer_threshold
+        self.batch_size = batch_size
+        self.device = device
+        self.n_best_per_window = n_best_per_window
+        self.quantize = quantize
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._torch_device: Any = None
+        self._uses_token_types = False
+        self._warned_truncation = False
+
+    def warm_up(self) -> None:
+        """Load the model and tokenizer (once; later calls do nothing)."""
+        if self._model is not None:
+            return
+        self._torch_device = _resolve_device(self.device)
+        qa_model, tokenizer = load_qa_model(self.model)
+        self._check_window_geometry(tokenizer, qa_model)
+        qa_model.eval()
+        try:
+            qa_model.to(self._torch_device)
+        except (RuntimeError, AssertionError) as error:  # e.g. device="cuda" on a machine without CUDA
+            raise ComponentError(f"ExtractiveReader: cannot use device {self.device!r}: {error}") from error
+        if self.quantize:
+            qa_model = _quantized(qa_model, self._torch_device)
+        forward_params = inspect.signature(qa_model.forward).parameters
+        self._uses_token_types = "token_type_ids" in forward_params and "token_type_ids" in tokenizer.model_input_names
+        self._tokenizer = tokenizer
+        self._model = qa_model
+
+    def _check_window_geometry(self, tokenizer: Any, qa_model: Any) -> None:
+        room = self.max_seq_len - self.max_query_length - tokenizer.num_special_tokens_to_add(pair=True)
+        if room <= self.doc_stride:
+            raise ComponentError(
+                f"ExtractiveReader: doc_stride={self.doc_stride} must be smaller than the room left for "
+                f"the document in a window ({room} tokens with max_seq_len={self.max_seq_len}, "
+                f"max_query_length={self.max_query_length}): lower doc_stride or max_query_length"
+            )
+        positions = getattr(qa_model.config, "max_position_embeddings", None)
+        if positions is not None and self.max_seq_len > positions:
+            raise ComponentError(
+                f"ExtractiveReader: max_seq_len={self.max_seq_len} exceeds model {self.model!r}'s {positions} positions"
+            )
+
+    @component.output_types(answers=list[Answer])
+    def run(
+        self,
+        query: str,
+        documents: list[Document],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+    ) -> dict[str, list[Answer]]:
+        """Answer ``query`` from ``documents``: the ``top_k`` best answers, best first (see the class doc)."""
+        return {"answers": self.run_batch([query], [documents], top_k, no_answer_threshold)["answers"][0]}
+
+    def run_batch(
+        self,
+        query: list[str],
+        documents: list[list[Document]],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+    ) -> dict[str, list[list[Answer]]]:
+        """Answer several questions at once (``documents[i]`` for ``query[i]``); windows of all questions and
+        documents are batched together. Returns ``{"answers": [answers of query[0], ...]}``."""
+        if len(query) != len(documents):
+            raise ComponentError(
+                f"ExtractiveReader.run_batch: got {len(query)} queries but {len(documents)} document lists"
+            )
+        top_k = self.top_k if top_k is None else top_k
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ComponentError(f"ExtractiveReader: top_k must be an integer >= 1, got {top_k!r}")
+        threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
+        questions = [self._checked_question(q) for q in query]
+        if not questions:
+            return {"answers": []}
+        self.warm_up()
+        questions = [self._truncated(q) for q in questions]
+        candidates = self._collect_candidates(questions, documents)
+        answers = [
+            rank_answers(original, docs, found, top_k, self.no_answer, threshold)
+            for original, docs, found in zip(query, documents, candidates, strict=True)
+        ]
+        return {"answers": answers}
+
+    @staticmethod
+    def _checked_question(question: Any) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise ComponentError(f"ExtractiveReader: the query must be a non-empty string, got {question!r}")
+        return question
+
+    def _truncated(self, question: str) -> str:
+        text, truncated = truncate_question(self._tokenizer, question, self.max_query_length)
+        if truncated and not self._warned_truncation:
+            self._warned_truncation = True
+            message = (
+                f"ExtractiveReader: a question longer than max_query_length={self.max_query_length} tokens "
+                "was truncated (warned once per reader)"
+            )
+            warnings.warn(message, UserWarning, stacklevel=4)
+            logger.warning(message)
+        return text
+
+    def _collect_candidates(
+        self, questions: Sequence[str], documents: Sequence[Sequence[Document]]
+    ) -> list[QuestionCandidates]:
+        found = [QuestionCandidates() for _ in questions]
+        for pairs in _chunked_pairs(documents):
+            windows = tokenize_windows(
+                self._tokenizer,
+                [questions[item] for item, _ in pairs],
+                [documents[item][doc].content for item, doc in pairs],
+                self.max_seq_len,
+                self.doc_stride,
+                self._uses_token_types,
+            )
+            for batch in length_sorted_batches(windows, self.batch_size):
+                self._decode_batch(batch, pairs, found)
+        return found
+
+    def _decode_batch(
+        self, batch: list[Window], pairs: Sequence[tuple[int, int]], found: list[QuestionCandidates]
+    ) -> None:
+        start_logits, end_logits = self._logits(batch)
+        mask = context_mask_matrix(batch, start_logits.shape[1])
+        spans = best_spans(start_logits, end_logits, mask, self.max_answer_length, self.n_best_per_window)
+        nulls = null_scores(start_logits, end_logits)
+        for window, window_spans, null in zip(batch, spans, nulls, strict=True):
+            item, doc = pairs[window.pair]
+            found[item].add_window(
+                doc, window.offsets, window_spans.starts, window_spans.ends, window_spans.scores, float(null)
+            )
+
+    def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+        inputs = {
+            name: torch.from_numpy(array).to(self._torch_device) for name, array in pad_batch(batch, pad_id).items()
+        }
+        with torch.inference_mode():
+            output = self._model(**inputs)
+        return (
+            output.start_logits.float().cpu().numpy().astype(np.float64),
+            output.end_logits.float().cpu().numpy().astype(np.float64),
+        )
+
+
+def _chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
+    """``(question index, document index)`` pairs of all non-blank documents, in chunks of bounded size."""
+    chunk: list[tuple[int, int]] = []
+    size = 0
+    for item, docs in enumerate(documents):
+        for index, document in enumerate(docs):
+            if not document.content.strip():
+                continue  # nothing to extract from; tokenizing it would only add a window of special tokens
+            chunk.append((item, index))
+            size += len(document.content)
+            if size >= _CHARS_PER_CHUNK:
+                yield chunk
+                chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _resolve_device(device: str) -> Any:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ComponentError(f"ExtractiveReader: unknown device {device!r} ({error})") from error
+
+
+def _quantized(qa_model: Any, device: Any) -> Any:
+    import torch
+
+    if device.type != "cpu":
+        raise ComponentError(f"ExtractiveReader: quantize=True needs device='cpu', got {device}")
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the eager quantization API is deprecated in favour of torchao, still works
+        return quantize_dynamic(qa_model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,127 @@
+"""Tokenizing question/document pairs into overlapping windows; batching them with dynamic padding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: a question with a slice of one document's tokens.
+
+    ``pair`` indexes the (question, document) pair the window came from; ``context_mask`` marks the document
+    tokens (the only ones an answer may use); ``offsets[i]`` is token ``i``'s ``[start, end)`` in the
+    document text.
+    """
+
+    pair: int
+    input_ids: np.ndarray
+    token_type_ids: np.ndarray | None
+    context_mask: np.ndarray
+    offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def truncate_question(tokenizer: Any, question: str, max_query_length: int) -> tuple[str, bool]:
+    """Cut ``question`` at a token boundary so that it has at most ``max_query_length`` tokens.
+
+    Returns the (possibly shortened) text and whether it was shortened. Cutting the text rather than the ids
+    keeps the pair tokenization (and its offsets) entirely inside the tokenizer.
+    """
+    encoding = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoding["offset_mapping"]
+    if len(offsets) <= max_query_length:
+        return question, False
+    keep = max_query_length
+    text = question
+    while keep > 0:
+        text = question[: offsets[keep - 1][1]]
+        # A cut inside a word can re-tokenize into more pieces: back off one token until it fits.
+        if len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= max_query_length:
+            break
+        keep -= 1
+    return text, True
+
+
+def tokenize_windows(
+    tokenizer: Any,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    max_seq_len: int,
+    doc_stride: int,
+    with_token_types: bool,
+) -> list[Window]:
+    """Split every ``(questions[i], contexts[i])`` pair into windows of at most ``max_seq_len`` tokens.
+
+    Consecutive windows of one context share ``doc_stride`` tokens, so an answer cut by one window boundary
+    lies whole in the next window.
+    """
+    if not questions:
+        return []
+    encoded = tokenizer(
+        list(questions),
+        list(contexts),
+        truncation="only_second",
+        max_length=max_seq_len,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+    windows = []
+    for index, pair in enumerate(encoded["overflow_to_sample_mapping"]):
+        sequence_ids = encoded.sequence_ids(index)
+        context_mask = np.fromiter((sid == 1 for sid in sequence_ids), dtype=bool, count=len(sequence_ids))
+        token_types = encoded["token_type_ids"][index] if with_token_types and "token_type_ids" in encoded else None
+        windows.append(
+            Window(
+                pair=int(pair),
+                input_ids=np.asarray(encoded["input_ids"][index], dtype=np.int64),
+                token_type_ids=None if token_types is None else np.asarray(token_types, dtype=np.int64),
+                context_mask=context_mask,
+                offsets=np.asarray(encoded["offset_mapping"][index], dtype=np.int64).reshape(-1, 2),
+            )
+        )
+    return windows
+
+
+def length_sorted_batches(windows: Sequence[Window], batch_size: int) -> Iterator[list[Window]]:
+    """Batches of similar-length windows, so that padding each batch to its longest window wastes little."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i]), reverse=True)
+    for start in range(0, len(order), batch_size):
+        yield [windows[i] for i in order[start : start + batch_size]]
+
+
+def pad_batch(batch: Sequence[Window], pad_token_id: int) -> dict[str, np.ndarray]:
+    """Right-pad a batch to its longest window: ``input_ids``, ``attention_mask`` and, if used,
+    ``token_type_ids``.
+
+    Right padding keeps the first token (where the null answer is scored) at index 0 in every row.
+    """
+    length = max(len(window) for window in batch)
+    input_ids = np.full((len(batch), length), pad_token_id, dtype=np.int64)
+    attention_mask = np.zeros((len(batch), length), dtype=np.int64)
+    for row, window in enumerate(batch):
+        input_ids[row, : len(window)] = window.input_ids
+        attention_mask[row, : len(window)] = 1
+    arrays = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if batch[0].token_type_ids is not None:
+        token_type_ids = np.zeros((len(batch), length), dtype=np.int64)
+        for row, window in enumerate(batch):
+            token_type_ids[row, : len(window)] = window.token_type_ids
+        arrays["token_type_ids"] = token_type_ids
+    return arrays
+
+
+def context_mask_matrix(batch: Sequence[Window], length: int) -> np.ndarray:
+    """``(len(batch), length)`` mask of document tokens; padding positions are ``False``."""
+    mask = np.zeros((len(batch), length), dtype=bool)
+    for row, window in enumerate(batch):
+        mask[row, : len(window)] = window.context_mask
+    return mask

@@ -1,0 +1,81 @@
+"""``docqa ask``: BM25 retrieval then the reader, with a tiny random-weight model given by path."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from docqa.cli import app
+from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.schema import SOURCE_END, SOURCE_ID, SOURCE_START, Document
+
+runner = CliRunner()
+
+SOURCE = (
+    "The Normans gave their name to Normandy, a region in France. Rollo was their first ruler. "
+    "The Yuan dynasty was founded by Kublai Khan. Its capital was Khanbaliq, today's Beijing. "
+    "Photosynthesis turns light into chemical energy in plants."
+)
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = Document(SOURCE, meta={"file_name": "mixed.txt"})
+    cuts = [0, 90, 178, len(SOURCE)]
+    passages = [
+        Document(
+            SOURCE[a:b],
+            meta={"file_name": "mixed.txt", SOURCE_ID: source.id, SOURCE_START: a, SOURCE_END: b},
+        )
+        for a, b in itertools.pairwise(cuts)
+    ]
+    store = InMemoryDocumentStore()
+    store.write_documents(passages)
+    return store.save(tmp_path_factory.mktemp("ask") / "store")
+
+
+def test_ask_json_answers_point_into_the_source(store_dir: Path, tiny_bert_qa_dir: Path) -> None:
+    args = ["ask", "Who founded the Yuan dynasty?", "--store", str(store_dir), "--model", str(tiny_bert_qa_dir)]
+    result = runner.invoke(app, [*args, "--json", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    answers = payload["answers"]
+    spans = [a for a in answers if a["text"] is not None]
+    assert len(spans) == 2 and sum(a["text"] is None for a in answers) == 1
+    for answer in spans:
+        assert SOURCE[answer["span"]["start"] : answer["span"]["end"]] == answer["text"]
+        assert 0 < answer["probability"] <= 1
+
+
+def test_ask_prints_answers_with_context(store_dir: Path, tiny_bert_qa_dir: Path) -> None:
+    args = ["ask", "Who founded the Yuan dynasty?", "--store", str(store_dir), "--model", str(tiny_bert_qa_dir)]
+    json_result = runner.invoke(app, [*args, "--json", "-k", "1"])
+    top = next(a for a in json.loads(json_result.stdout)["answers"] if a["text"] is not None)
+    result = runner.invoke(app, [*args, "-k", "1"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.stdout.split())
+    assert " ".join(top["text"].split()) in flat
+    assert "probability" in flat and "mixed.txt" in flat
+
+
+def test_unloadable_model_shows_passages_in_one_line(store_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", "Kublai Khan", "--store", str(store_dir), "--model", "no-such-org/no-such-model"]
+    )
+    assert result.exit_code == 0
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(error_lines) == 1
+    assert "no-such-org/no-such-model" in error_lines[0] and "--model PATH" in error_lines[0]
+    assert "Kublai" in result.stdout  # the retrieved passage is still shown
+
+
+def test_missing_store_and_bad_filters_fail_in_one_line(store_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ask", "q?", "--store", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    result = runner.invoke(app, ["ask", "q?", "--store", str(store_dir), "--filters", "{not json"])
+    assert result.exit_code == 1 and "--filters" in result.stderr

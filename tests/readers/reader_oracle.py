@@ -1,0 +1,82 @@
+"""A brute-force reference for the reader: each window run alone through the model, every span scored."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Best:
+    score: float
+    doc: int
+    char_start: int
+    char_end: int
+    token_ids: list[int]
+
+
+@dataclass
+class OracleResult:
+    best: Best | None
+    null: float
+    window_nulls: list[float]
+
+
+@functools.cache
+def _load(model_dir: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir), AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
+
+
+def brute_force_answer(
+    model_dir: Path,
+    question: str,
+    contexts: list[str],
+    *,
+    pass_token_types: bool,
+    max_seq_len: int,
+    doc_stride: int,
+    max_answer_length: int,
+) -> OracleResult:
+    """The best valid span over all windows of all contexts (all (start, end) pairs, no shortcut) and the null
+    score (minimum over windows of start + end logit at index 0)."""
+    import torch
+
+    tokenizer, model = _load(model_dir)
+    best: Best | None = None
+    nulls: list[float] = []
+    for doc, context in enumerate(contexts):
+        enc = tokenizer(
+            question,
+            context,
+            truncation="only_second",
+            max_length=max_seq_len,
+            stride=doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for w, ids in enumerate(enc["input_ids"]):
+            inputs = {"input_ids": torch.tensor([ids])}
+            if pass_token_types:
+                inputs["token_type_ids"] = torch.tensor([enc["token_type_ids"][w]])
+            with torch.no_grad():
+                out = model(**inputs)
+            start, end = out.start_logits[0].double().numpy(), out.end_logits[0].double().numpy()
+            nulls.append(float(start[0] + end[0]))
+            in_context = np.array([sid == 1 for sid in enc.sequence_ids(w)])
+            scores = start[:, None] + end[None, :]
+            s_idx, e_idx = np.indices(scores.shape)
+            valid = in_context[:, None] & in_context[None, :] & (e_idx >= s_idx) & (e_idx - s_idx < max_answer_length)
+            if not valid.any():
+                continue
+            flat = int(np.argmax(np.where(valid, scores, -np.inf)))
+            s, e = divmod(flat, scores.shape[1])
+            if best is None or scores[s, e] > best.score:
+                offsets = enc["offset_mapping"][w]
+                best = Best(float(scores[s, e]), doc, offsets[s][0], offsets[e][1], ids[s : e + 1])
+    return OracleResult(best, min(nulls) if nulls else float("inf"), nulls)

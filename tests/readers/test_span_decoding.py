@@ -1,0 +1,110 @@
+"""Span decoding and answer ranking against brute-force oracles on synthetic logits (no model needed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
+from docqa.readers.span_decoding import best_spans, null_scores
+from docqa.schema import Document
+
+
+def brute_force(start: np.ndarray, end: np.ndarray, mask: np.ndarray, max_len: int) -> list[tuple[float, int, int]]:
+    spans = []
+    for s in range(len(start)):
+        for e in range(s, len(end)):
+            if mask[s] and mask[e] and e - s + 1 <= max_len:
+                spans.append((float(start[s] + end[e]), s, e))
+    return sorted(spans, reverse=True)
+
+
+@pytest.mark.parametrize("max_len,n_best", [(1, 5), (3, 4), (30, 20), (200, 7)])
+def test_best_spans_are_the_brute_force_best(max_len: int, n_best: int) -> None:
+    rng = np.random.default_rng(max_len)
+    rows, length = 6, 40
+    start, end = rng.normal(size=(rows, length)), rng.normal(size=(rows, length))
+    mask = np.zeros((rows, length), dtype=bool)
+    for row in range(rows):
+        first = int(rng.integers(1, 15))
+        mask[row, first : int(rng.integers(first + 1, length))] = True  # document tokens are contiguous
+    for row, found in enumerate(best_spans(start, end, mask, max_len, n_best)):
+        expected = brute_force(start[row], end[row], mask[row], max_len)[:n_best]
+        assert [(s, e) for _, s, e in expected] == list(zip(found.starts.tolist(), found.ends.tolist(), strict=True))
+        np.testing.assert_allclose(found.scores, [score for score, _, _ in expected], rtol=1e-6)
+
+
+def test_window_without_document_tokens_has_no_spans_and_null_is_first_token() -> None:
+    start = np.array([[2.0, 5.0, 1.0]])
+    end = np.array([[0.5, 4.0, 1.0]])
+    (found,) = best_spans(start, end, np.zeros((1, 3), dtype=bool), 30, 5)
+    assert len(found.scores) == 0
+    assert null_scores(start, end).tolist() == [2.5]
+
+
+def _candidates(spans: list[tuple[int, int, int, float]], nulls: list[float]) -> QuestionCandidates:
+    found = QuestionCandidates()
+    for doc, start, end, score in spans:
+        offsets = np.array([[start, end]])
+        found.add_window(doc, offsets, np.array([0]), np.array([0]), np.array([score]), nulls[0])
+    for null in nulls[1:]:
+        found.add_window(
+            0,
+            np.zeros((0, 2), dtype=np.int64),
+            np.array([], dtype=np.int64),
+            np.array([], dtype=np.int64),
+            np.array([]),
+            null,
+        )
+    return found
+
+
+DOCS = [Document("alpha beta gamma delta epsilon", meta={"source_start": 100}), Document("zeta eta theta")]
+
+
+def test_duplicates_merge_overlaps_drop_and_null_is_min_over_windows() -> None:
+    spans = [(0, 0, 5, 3.0), (0, 0, 5, 4.0), (0, 6, 10, 3.5), (0, 0, 10, 3.9), (1, 0, 4, 1.0)]
+    answers = rank_answers("q", DOCS, _candidates(spans, [0.5, -1.0, 2.0]), 5, True, 0.0)
+    texts = [a.text for a in answers]
+    assert texts == ["alpha", "beta", "zeta", None]  # "alpha beta" (3.9) overlaps the better "alpha" (4.0)
+    assert answers[0].score == 4.0 and answers[0].span is not None and answers[0].span.start == 100
+    no_answer = answers[-1]
+    assert no_answer.score == -1.0 and no_answer.document is None
+    assert no_answer.meta["no_answer_margin"] == pytest.approx(5.0)
+    # probabilities: softmax over the distinct spans (including the dropped overlapping one) and the null
+    logits = [4.0, 3.5, 3.9, 1.0, -1.0]
+    total = sum(math.exp(x) for x in logits)
+    assert [a.probability for a in answers] == pytest.approx([math.exp(x) / total for x in (4.0, 3.5, 1.0, -1.0)])
+
+
+@pytest.mark.parametrize("threshold,position", [(4.9, 1), (5.1, 0), (0.6, 2), (0.4, 3), (10.0, 0)])
+def test_no_answer_rank_follows_the_threshold(threshold: float, position: int) -> None:
+    spans = [(0, 0, 5, 4.0), (0, 6, 10, 0.0), (1, 0, 4, -0.5)]
+    answers = rank_answers("q", DOCS, _candidates(spans, [-1.0]), 5, True, threshold)
+    # no-answer goes above every span whose score - null < threshold
+    assert [a.text for a in answers].index(None) == position
+    assert sum(a.is_no_answer for a in answers) == 1
+
+
+def test_no_answer_is_appended_when_it_ranks_below_top_k() -> None:
+    spans = [(0, 0, 5, 4.0), (0, 6, 10, 3.0), (1, 0, 4, 2.0)]
+    answers = rank_answers("q", DOCS, _candidates(spans, [-5.0]), 2, True, 0.0)
+    assert [a.text for a in answers] == ["alpha", "beta", None]
+    assert [a.text for a in rank_answers("q", DOCS, _candidates(spans, [-5.0]), 2, False, 0.0)] == [
+        "alpha",
+        "beta",
+    ]
+
+
+def test_no_answer_winning_is_first_and_list_keeps_top_k() -> None:
+    spans = [(0, 0, 5, 1.0), (0, 6, 10, 0.5)]
+    answers = rank_answers("q", DOCS, _candidates(spans, [3.0]), 2, True, 0.0)
+    assert [a.text for a in answers] == [None, "alpha"]
+
+
+def test_no_candidates_at_all() -> None:
+    (only,) = rank_answers("q", [], QuestionCandidates(), 3, True, 0.0)
+    assert only.is_no_answer and only.probability == 1.0 and only.meta["no_answer_margin"] is None
+    assert rank_answers("q", [], QuestionCandidates(), 3, False, 0.0) == []

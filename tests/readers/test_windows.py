@@ -1,0 +1,80 @@
+"""Tokenization into windows, batching and padding, against counts derived from the tokenizer alone."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from tiny_models import BERT_TOKENIZER, ROBERTA_TOKENIZER
+
+from docqa.readers.windows import length_sorted_batches, pad_batch, tokenize_windows, truncate_question
+
+CONTEXT = (
+    "Zürich's   café served crème brûlée; 東京 is far away. The Normans gave their name to Normandy. " * 12
+).strip()
+
+
+@pytest.fixture(scope="module", params=[BERT_TOKENIZER, ROBERTA_TOKENIZER], ids=["bert", "roberta"])
+def tokenizer(request: pytest.FixtureRequest):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(request.param)
+
+
+@pytest.mark.parametrize("max_seq_len,stride", [(64, 16), (96, 0), (128, 40)])
+def test_window_count_and_overlap(tokenizer, max_seq_len: int, stride: int) -> None:
+    question = "Who gave their name to Normandy?"
+    n_question = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+    context_offsets = tokenizer(CONTEXT, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    room = max_seq_len - n_question - tokenizer.num_special_tokens_to_add(pair=True)
+    n = len(context_offsets)
+    expected = 1 if n <= room else 1 + math.ceil((n - room) / (room - stride))
+    windows = tokenize_windows(tokenizer, [question], [CONTEXT], max_seq_len, stride, with_token_types=False)
+    assert len(windows) == expected
+    pieces = [[tuple(o) for o in w.offsets[w.context_mask].tolist()] for w in windows]
+    for before, after in itertools.pairwise(pieces):
+        if stride:
+            assert before[-stride:] == after[:stride]  # consecutive windows share `stride` document tokens
+    # and, the shared tokens aside, the windows are the document's tokens in order, each exactly once
+    stitched = pieces[0] + [offset for piece in pieces[1:] for offset in piece[stride:]]
+    assert stitched == [tuple(o) for o in context_offsets]
+    assert all(len(w) <= max_seq_len and w.pair == 0 for w in windows)
+
+
+def test_windows_of_several_pairs_keep_their_pair_index(tokenizer) -> None:
+    questions = ["first?", "second question?", "third?"]
+    contexts = [CONTEXT, "short one", CONTEXT[:200]]
+    windows = tokenize_windows(tokenizer, questions, contexts, 64, 16, with_token_types=False)
+    assert sorted({w.pair for w in windows}) == [0, 1, 2]
+    for window in windows:
+        start, end = window.offsets[window.context_mask][[0, -1]]
+        assert contexts[window.pair][start[0] : end[1]]  # offsets index the window's own document
+
+
+def test_batches_are_length_sorted_and_padded_on_the_right(tokenizer) -> None:
+    contexts = [CONTEXT[: 20 * k] for k in range(1, 30)]
+    windows = tokenize_windows(tokenizer, ["why?"] * len(contexts), contexts, 48, 8, with_token_types=True)
+    batches = list(length_sorted_batches(windows, 7))
+    assert sorted(id(w) for b in batches for w in b) == sorted(id(w) for w in windows)
+    lengths = [len(w) for b in batches for w in b]
+    assert lengths == sorted(lengths, reverse=True) and all(len(b) <= 7 for b in batches)
+    for batch in batches:
+        arrays = pad_batch(batch, pad_token_id=tokenizer.pad_token_id)
+        assert arrays["attention_mask"].sum(axis=1).tolist() == [len(w) for w in batch]
+        assert (arrays["input_ids"][:, 0] == tokenizer.cls_token_id).all()
+        for row, window in enumerate(batch):
+            assert (arrays["input_ids"][row, len(window) :] == tokenizer.pad_token_id).all()
+            np.testing.assert_array_equal(arrays["input_ids"][row, : len(window)], window.input_ids)
+        assert ("token_type_ids" in arrays) == ("token_type_ids" in tokenizer.model_input_names)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 64])
+def test_truncate_question(tokenizer, limit: int) -> None:
+    question = "Which extraordinarily long-winded, über-verbose question about Normandy never ends?"
+    text, truncated = truncate_question(tokenizer, question, limit)
+    n_tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+    assert truncated is (n_tokens > limit)
+    assert question.startswith(text)
+    assert 0 < len(tokenizer(text, add_special_tokens=False)["input_ids"]) <= limit
