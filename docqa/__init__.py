@@ -38,7 +38,28 @@ _LAZY_EXPORTS: dict[str, str] = {
     "ExtractiveQAPipeline": "docqa.pipelines",
 }
 
-__all__ = ["Answer", "DocqaError", "Document", "Span", "__version__", *_LAZY_EXPORTS]
+__all__ = [
+    "Answer",
+    "BM25Retriever",
+    "CrossEncoderRanker",
+    "DocqaError",
+    "Document",
+    "DocumentJoiner",
+    "DocumentSplitter",
+    "DuplicatePolicy",
+    "EmbeddingRetriever",
+    "ExtractiveQAPipeline",
+    "ExtractiveReader",
+    "FileConverter",
+    "InMemoryDocumentStore",
+    "Pipeline",
+    "SentenceTransformersDocumentEmbedder",
+    "SentenceTransformersTextEmbedder",
+    "Span",
+    "__version__",
+    "component",
+    "convert_paths",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""``docqa ask``: retrieve passages with BM25 and extract answers from them with the reader."""
+"""``docqa ask``: retrieve passages (BM25 over a store, or any pipeline file) and extract answers with the reader."""
 
 from __future__ import annotations
 
@@ -9,22 +9,34 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from docqa.cli._common import console, handle_errors, load_store, parse_filters, print_json, warn
+from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json, warn
 from docqa.errors import ModelLoadError
 from docqa.schema import Answer, Document
 
 
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
-    store: Annotated[Path, typer.Option("--store", "-s", help="Store directory made by `docqa index`.")],
+    store: Annotated[
+        Path | None, typer.Option("--store", "-s", help="Store directory made by `docqa index`.")
+    ] = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Question-answering model: hub id or local directory.")
-    ] = "deepset/minilm-uncased-squad2",
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Question-answering model: hub id or local directory (overrides a pipeline's).",
+            show_default="deepset/minilm-uncased-squad2",
+        ),
+    ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many answers to show.")] = 3,
-    retriever_top_k: Annotated[int, typer.Option("--retriever-top-k", min=1, help="How many passages to read.")] = 10,
+    retriever_top_k: Annotated[
+        int | None, typer.Option("--retriever-top-k", min=1, help="How many passages to read [default: 10].")
+    ] = None,
     filters: Annotated[
         str | None,
         typer.Option(help='Metadata filter as JSON, e.g. \'{"field": "meta.year", "operator": ">=", "value": 2020}\''),
+    ] = None,
+    pipeline: Annotated[
+        Path | None,
+        typer.Option("--pipeline", "-p", help="Pipeline YAML (e.g. examples/bm25_qa.yaml) instead of --store."),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
 ) -> None:
@@ -33,20 +45,24 @@ def ask(
     If the model cannot be loaded, says so in one line (on stderr) and shows the retrieved passages instead;
     the exit code is then 0, since retrieval did its part.
     """
-    from docqa.readers import ExtractiveReader
-    from docqa.retrievers import BM25Retriever
+    from docqa.core.pipeline import Pipeline
+    from docqa.pipelines import DEFAULT_READER_MODEL, ExtractiveQAPipeline
 
-    document_store = load_store(store)
+    if (store is None) == (pipeline is None):
+        fail("give either --store DIR or --pipeline FILE.yaml")
     with handle_errors():
-        retriever = BM25Retriever(document_store, top_k=retriever_top_k)
-        documents = retriever.run(query=question, filters=parse_filters(filters))["documents"]
-        reader = ExtractiveReader(model=model, top_k=top_k)
+        if pipeline is not None:
+            overrides = {"reader": {"model": model}} if model is not None else None
+            qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
+        else:
+            qa = ExtractiveQAPipeline.bm25(load_store(store), model=model or DEFAULT_READER_MODEL, retriever_top_k=10)
+        options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         try:
-            reader.warm_up()
+            qa.pipeline.get_component(qa.reader).warm_up()
         except ModelLoadError as error:
-            _show_passages_instead(str(error), documents, json_output)
+            _show_passages_instead(str(error), qa.retrieve(question, **options), json_output)
             return
-        answers = reader.run(query=question, documents=documents)["answers"]
+        answers = qa.run(question, top_k_reader=top_k, **options)["answers"]
     if json_output:
         print_json({"question": question, "answers": [answer.to_dict() for answer in answers]})
     else:

@@ -260,6 +260,21 @@ class Pipeline:
                     stack.append([*path, conn.receiver])
         return None
 
+    def upstream_of(self, name: str) -> Pipeline:
+        """A pipeline of ``name`` and every component it depends on: the same instances, the same connections.
+
+        Runs the part of a pipeline that feeds one component, e.g. retrieval without a reader that can't load.
+        """
+        self.get_component(name)
+        keep = {name} | {other for other in self._components if self._path(other, name) is not None}
+        upstream = Pipeline()
+        upstream._components = {n: c for n, c in self._components.items() if n in keep}
+        upstream._document_stores = dict(self._document_stores)
+        upstream._connections = [c for c in self._connections if c.sender in keep and c.receiver in keep]
+        upstream._warmed_up = self._warmed_up & keep
+        upstream._locations = {n: where for n, where in self._locations.items() if n in keep}
+        return upstream
+
     # ------------------------------------------------------------------ introspection
     def inputs(self) -> dict[str, dict[str, InputSocket]]:
         """The inputs the caller may provide: every unconnected input of every component."""

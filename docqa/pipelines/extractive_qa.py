@@ -146,6 +146,22 @@ class ExtractiveQAPipeline:
         data = self._data(query, top_k_retriever, top_k_reader, filters)
         return self._answers(self.pipeline.run(data, include_outputs_from={feeder[0], self.reader}), feeder)
 
+    def retrieve(
+        self, query: str, *, top_k_retriever: int | None = None, filters: dict[str, Any] | None = None
+    ) -> list[Document]:
+        """The passages the reader would read for ``query``, without running (or loading) the reader."""
+        sender, socket = self._feeder()
+        data = self._data(query, top_k_retriever, None, filters)
+        data.pop(self.reader, None)
+        upstream = self.pipeline.upstream_of(sender)
+        free_inputs = {socket for sockets in upstream.inputs().values() for socket in sockets}
+        usable = {
+            key: value
+            for key, value in data.items()
+            if key in upstream.components or (key not in self.pipeline.components and key in free_inputs)
+        }
+        return upstream.run(usable, include_outputs_from={sender})[sender][socket]
+
     def run_batch(
         self,
         queries: Sequence[str],

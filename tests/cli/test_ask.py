@@ -79,3 +79,61 @@ def test_missing_store_and_bad_filters_fail_in_one_line(store_dir: Path, tmp_pat
     assert result.exit_code == 1 and "Traceback" not in result.output
     result = runner.invoke(app, ["ask", "q?", "--store", str(store_dir), "--filters", "{not json"])
     assert result.exit_code == 1 and "--filters" in result.stderr
+
+
+def _pipeline_file(directory: Path, store_dir: Path, model: str) -> Path:
+    path = directory / "qa.yaml"
+    path.write_text(
+        "document_stores:\n"
+        f"  store: {{type: InMemoryDocumentStore, init_parameters: {{path: {json.dumps(str(store_dir))}}}}}\n"
+        "components:\n"
+        "  retriever: {type: BM25Retriever, init_parameters: {document_store: store, top_k: 2}}\n"
+        f"  reader: {{type: ExtractiveReader, init_parameters: {{model: {json.dumps(model)}, top_k: 3}}}}\n"
+        "connections:\n"
+        "  - {sender: retriever.documents, receiver: reader.documents}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_ask_with_a_pipeline_file_matches_ask_with_the_store(
+    store_dir: Path, tiny_bert_qa_dir: Path, tmp_path: Path
+) -> None:
+    question = "Who founded the Yuan dynasty?"
+    yaml_file = _pipeline_file(tmp_path, store_dir, str(tiny_bert_qa_dir))
+    from_file = runner.invoke(app, ["ask", question, "--pipeline", str(yaml_file), "--json", "-k", "2"])
+    from_store = runner.invoke(
+        app,
+        ["ask", question, "--store", str(store_dir), "--model", str(tiny_bert_qa_dir), "--json", "-k", "2",
+         "--retriever-top-k", "2"],
+    )
+    assert from_file.exit_code == 0, from_file.output
+    assert json.loads(from_file.stdout) == json.loads(from_store.stdout)
+
+
+def test_ask_model_option_overrides_the_pipeline_reader(
+    store_dir: Path, tiny_bert_qa_dir: Path, tmp_path: Path
+) -> None:
+    yaml_file = _pipeline_file(tmp_path, store_dir, "no-such-org/no-such-model")
+    args = ["ask", "Who founded the Yuan dynasty?", "--pipeline", str(yaml_file), "--json"]
+    result = runner.invoke(app, [*args, "--model", str(tiny_bert_qa_dir)])
+    assert result.exit_code == 0, result.output
+    assert any(a["text"] for a in json.loads(result.stdout)["answers"])
+
+
+def test_ask_with_pipeline_shows_passages_when_the_model_is_missing(store_dir: Path, tmp_path: Path) -> None:
+    yaml_file = _pipeline_file(tmp_path, store_dir, "no-such-org/no-such-model")
+    result = runner.invoke(app, ["ask", "Who founded the Yuan dynasty?", "--pipeline", str(yaml_file), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "no-such-org/no-such-model" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    payload = json.loads(result.stdout)
+    assert payload["answers"] is None
+    assert len(payload["documents"]) == 2 and "Kublai Khan" in payload["documents"][0]["content"]
+
+
+def test_ask_needs_exactly_one_of_store_and_pipeline(store_dir: Path, tmp_path: Path) -> None:
+    neither = runner.invoke(app, ["ask", "Who?"])
+    both = runner.invoke(app, ["ask", "Who?", "--store", str(store_dir), "--pipeline", str(tmp_path / "x.yaml")])
+    for result in (neither, both):
+        assert result.exit_code == 1
+        assert "--store" in result.stderr and "--pipeline" in result.stderr
