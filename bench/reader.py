@@ -10,6 +10,7 @@ the question. Run from the repository root::
 
     python bench/reader.py                       # defaults: ~5 minutes on 2 cores
     python bench/reader.py --passages 16 --questions 2 --memory-words 1000   # quick check
+    python bench/reader.py --backend onnx --memory-docs 0   # adds docqa on ONNX Runtime (fp32) to the table
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from docqa.readers import ExtractiveReader  # noqa: E402  (the repository is not installed: path set above)
+from docqa.readers.windows import pad_batch, tokenize_windows  # noqa: E402
+from docqa.schema import Document  # noqa: E402
 
 BENCH_DIR = REPO / ".bench"
 HAYSTACK_VENV = BENCH_DIR / "haystack-venv"
@@ -120,22 +127,11 @@ def run_docqa(
     quantize: bool = False,
     haystack_like: bool = False,
     repeats: int = 1,
+    backend: str = "torch",
 ) -> tuple[float, list[str | None]]:
     """``haystack_like``: feed the model what Haystack feeds it (no token type ids) and allow answers of any
     length, as Haystack does: then both decode the same logits and must pick the same top span."""
-    from docqa.readers import ExtractiveReader
-    from docqa.schema import Document
-
-    reader = ExtractiveReader(
-        model=str(model_dir),
-        top_k=1,
-        no_answer=False,
-        batch_size=batch_size,
-        device="cpu",
-        quantize=quantize,
-        max_answer_length=384 if haystack_like else 30,
-    )
-    reader.warm_up()
+    reader = make_reader(model_dir, batch_size, quantize=quantize, haystack_like=haystack_like, backend=backend)
     if haystack_like:
         reader._uses_token_types = False  # a bench-only switch: Haystack never passes token_type_ids
     docs = [Document(text) for text in passages]
@@ -149,6 +145,40 @@ def run_docqa(
             tops.append(answers[0].text if answers else None)
         elapsed = min(elapsed, time.perf_counter() - start)
     return elapsed, tops
+
+
+def make_reader(
+    model_dir: Path, batch_size: int, quantize: bool = False, haystack_like: bool = False, backend: str = "torch"
+) -> ExtractiveReader:
+    """A warmed-up reader; for ONNX, says how long the warm-up (export, or loading the cached export) took."""
+    reader = ExtractiveReader(
+        model=str(model_dir),
+        top_k=1,
+        no_answer=False,
+        batch_size=batch_size,
+        device="cpu",
+        quantize=quantize,
+        max_answer_length=384 if haystack_like else 30,
+        backend=backend,
+    )
+    start = time.perf_counter()
+    reader.warm_up()
+    if backend == "onnx":
+        how = "exported" if reader._model.exported else "loaded from cache"
+        kernels = "fused attention" if reader._model.fused else "unfused graph"
+        print(f"docqa onnx warm-up: {time.perf_counter() - start:.1f} s ({how}, {kernels}: {reader._model.path})")
+    return reader
+
+
+def max_logit_difference(model_dir: Path, passages: list[str], question: str, batch_size: int) -> float:
+    """Largest |ONNX - PyTorch| start/end logit over the real (unpadded) tokens of one batch of windows."""
+    readers = [make_reader(model_dir, batch_size, backend=backend) for backend in ("torch", "onnx")]
+    tokenizer = readers[0]._tokenizer
+    sample = passages[:batch_size]
+    windows = tokenize_windows(tokenizer, [question] * len(sample), sample, 384, 128, True)[:batch_size]
+    valid = pad_batch(windows, tokenizer.pad_token_id)["attention_mask"].astype(bool)
+    (torch_start, torch_end), (onnx_start, onnx_end) = (reader._logits(windows) for reader in readers)
+    return float(max(np.abs(torch_start - onnx_start)[valid].max(), np.abs(torch_end - onnx_end)[valid].max()))
 
 
 def run_haystack(
@@ -252,6 +282,12 @@ def parse_args() -> argparse.Namespace:
         help="also run docqa fed like haystack (no token type ids, no length limit) to compare top answers",
     )
     parser.add_argument("--quantize", action="store_true", help="also measure docqa with int8 dynamic quantization")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="onnx: also measure docqa with backend='onnx' (fp32), compared with torch fp32 and haystack",
+    )
     parser.add_argument("--memory-docs", type=int, default=100)
     parser.add_argument("--memory-words", type=int, default=5000)
     parser.add_argument(
@@ -269,6 +305,7 @@ def compare_with_haystack(
     passages: list[str],
     questions: list[str],
     docqa_run: tuple[float, list[str | None]],
+    onnx_run: tuple[float, list[str | None]] | None = None,
 ) -> None:
     docqa_s, docqa_tops = docqa_run
     pairs = len(passages) * len(questions)
@@ -278,6 +315,9 @@ def compare_with_haystack(
     print(
         f"top answer agreement docqa vs haystack: {agreement(docqa_tops, hay_tops):.0f}% of {len(questions)} questions"
     )
+    if onnx_run is not None:
+        print(f"speed-up docqa onnx vs haystack: {hay_s / onnx_run[0]:.2f}x")
+        print(f"top answer agreement docqa onnx vs haystack: {agreement(onnx_run[1], hay_tops):.0f}%")
     if args.haystack_like_check:
         _, like_tops = run_docqa(model_dir, passages, questions, args.batch_size, haystack_like=True)
         print(
@@ -313,8 +353,17 @@ def main() -> None:
     )
     docqa_s, docqa_tops = run_docqa(model_dir, passages, questions, args.batch_size, repeats=args.repeats)
     print(f"docqa    : {pairs / docqa_s:8.2f} passages/s ({docqa_s:.1f} s)")
+    onnx_run = None
+    if args.backend == "onnx":
+        onnx_run = run_docqa(model_dir, passages, questions, args.batch_size, repeats=args.repeats, backend="onnx")
+        difference = max_logit_difference(model_dir, passages, questions[0], args.batch_size)
+        print(
+            f"docqa onnx: {pairs / onnx_run[0]:8.2f} passages/s ({onnx_run[0]:.1f} s), {docqa_s / onnx_run[0]:.2f}x "
+            f"torch fp32; top answer agreement with torch fp32: {agreement(docqa_tops, onnx_run[1]):.0f}%; "
+            f"max |logit difference| vs torch fp32: {difference:.2e}"
+        )
     if not args.skip_haystack:
-        compare_with_haystack(args, model_dir, passages, questions, (docqa_s, docqa_tops))
+        compare_with_haystack(args, model_dir, passages, questions, (docqa_s, docqa_tops), onnx_run)
     if args.quantize:
         q_s, q_tops = run_docqa(model_dir, passages, questions, args.batch_size, quantize=True, repeats=args.repeats)
         print(

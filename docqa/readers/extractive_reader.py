@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 #: Documents are tokenized this many characters at a time, so memory stays bounded however many (or
 #: however long) the documents are, while windows of many documents and questions are still batched together.
 _CHARS_PER_CHUNK = 200_000
+_BACKENDS = ("torch", "onnx")
 
 
 @component
@@ -62,6 +63,11 @@ class ExtractiveReader:
     ``quantize=True`` applies int8 dynamic quantization to the linear layers (CPU only): faster, slightly
     different scores.
 
+    ``backend="onnx"`` runs the forward pass with ONNX Runtime in fp32 on the CPU (``pip install
+    "docqa[onnx]"``): same decoding, logits equal to PyTorch's up to float rounding, faster on CPU. The model
+    is exported on first use and cached (see :mod:`docqa.readers.onnx_runtime`); ``device`` must then be
+    ``"auto"`` or ``"cpu"``.
+
     Example (with a model in a local directory)::
 
         reader = ExtractiveReader(model="/models/minilm-uncased-squad2", top_k=3)
@@ -85,6 +91,7 @@ class ExtractiveReader:
         device: str = "auto",
         n_best_per_window: int = 20,
         quantize: bool = False,
+        backend: str = "torch",
     ) -> None:
         for name, value in (
             ("top_k", top_k),
@@ -98,6 +105,7 @@ class ExtractiveReader:
                 raise ComponentError(f"ExtractiveReader: {name} must be an integer >= 1, got {value!r}")
         if not isinstance(doc_stride, int) or doc_stride < 0:
             raise ComponentError(f"ExtractiveReader: doc_stride must be an integer >= 0, got {doc_stride!r}")
+        _check_backend(backend, device, quantize)
         self.model = model
         self.top_k = top_k
         self.max_seq_len = max_seq_len
@@ -110,6 +118,7 @@ class ExtractiveReader:
         self.device = device
         self.n_best_per_window = n_best_per_window
         self.quantize = quantize
+        self.backend = backend
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
@@ -120,7 +129,8 @@ class ExtractiveReader:
         """Load the model and tokenizer (once; later calls do nothing)."""
         if self._model is not None:
             return
-        self._torch_device = _resolve_device(self.device)
+        # the ONNX export traces the model on the CPU, where ONNX Runtime then runs it
+        self._torch_device = _resolve_device("cpu" if self.backend == "onnx" else self.device)
         qa_model, tokenizer = load_qa_model(self.model)
         self._check_window_geometry(tokenizer, qa_model)
         qa_model.eval()
@@ -132,6 +142,11 @@ class ExtractiveReader:
             qa_model = _quantized(qa_model, self._torch_device)
         forward_params = inspect.signature(qa_model.forward).parameters
         self._uses_token_types = "token_type_ids" in forward_params and "token_type_ids" in tokenizer.model_input_names
+        if self.backend == "onnx":
+            from docqa.readers.onnx_runtime import load_onnx_model
+
+            names = ["input_ids", "attention_mask", *(["token_type_ids"] if self._uses_token_types else [])]
+            qa_model = load_onnx_model(self.model, qa_model, names)
         self._tokenizer = tokenizer
         self._model = qa_model
 
@@ -241,9 +256,11 @@ class ExtractiveReader:
         import torch
 
         pad_id = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-        inputs = {
-            name: torch.from_numpy(array).to(self._torch_device) for name, array in pad_batch(batch, pad_id).items()
-        }
+        arrays = pad_batch(batch, pad_id)
+        if self.backend == "onnx":
+            start_logits, end_logits = self._model(arrays)
+            return start_logits.astype(np.float64), end_logits.astype(np.float64)
+        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in arrays.items()}
         with torch.inference_mode():
             output = self._model(**inputs)
         return (
@@ -267,6 +284,17 @@ def _chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tup
                 chunk, size = [], 0
     if chunk:
         yield chunk
+
+
+def _check_backend(backend: Any, device: Any, quantize: bool) -> None:
+    if backend not in _BACKENDS:
+        raise ComponentError(f"ExtractiveReader: backend must be one of {list(_BACKENDS)}, got {backend!r}")
+    if backend == "onnx" and device not in ("auto", "cpu"):
+        raise ComponentError(
+            f"ExtractiveReader: backend='onnx' runs on the CPU: device must be 'auto' or 'cpu', got {device!r}"
+        )
+    if backend == "onnx" and quantize:
+        raise ComponentError("ExtractiveReader: quantize=True is PyTorch quantization: it needs backend='torch'")
 
 
 def _resolve_device(device: str) -> Any:
