@@ -9,6 +9,7 @@ from rich.table import Table
 
 from docqa.cli._common import console, fail, handle_errors, load_store, warn
 from docqa.document_stores.base import DuplicatePolicy
+from docqa.document_stores.in_memory import InMemoryDocumentStore
 
 
 def index(
@@ -18,13 +19,14 @@ def index(
     split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
     split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
     embed: bool = typer.Option(False, "--embed", help="Also embed passages for dense and hybrid search."),
-    embedding_model: str = typer.Option(
-        "sentence-transformers/all-MiniLM-L6-v2", help="Sentence-transformers model id or local path (with --embed)."
+    embedding_model: str | None = typer.Option(
+        None,
+        help="Sentence-transformers model id or local path (with --embed) [default: the store's model, else "
+        "sentence-transformers/all-MiniLM-L6-v2].",
     ),
 ) -> None:
     """Index files into a store directory: convert, split into passages, write, save atomically."""
     from docqa.converters import convert_paths
-    from docqa.document_stores.in_memory import InMemoryDocumentStore
     from docqa.preprocessors import DocumentSplitter
 
     with handle_errors():
@@ -37,10 +39,25 @@ def index(
             fail("no documents to index: every input was skipped")
         passages = splitter.run(documents=converted.documents)["documents"]
         if embed:
-            passages = _embed(passages, embedding_model)
+            model = _embedding_model(document_store, embedding_model, store)
+            passages = _embed(passages, model)
+            document_store.embedding_model = model
         written = document_store.write_documents(passages, policy=DuplicatePolicy.SKIP)
         document_store.save(store)
     _print_summary(converted.files, len(passages), written, len(converted.skipped), store)
+
+
+def _embedding_model(document_store: InMemoryDocumentStore, requested: str | None, store: Path) -> str:
+    """The model to embed with: the one the store's vectors came from; mixing two models is refused."""
+    from docqa.pipelines.hybrid import DEFAULT_EMBEDDING_MODEL
+
+    recorded = document_store.embedding_model
+    if requested is not None and recorded is not None and requested != recorded:
+        fail(
+            f"the store {store} holds embeddings of {recorded!r}: index with --embedding-model {recorded} "
+            "or into a new store"
+        )
+    return requested or recorded or DEFAULT_EMBEDDING_MODEL
 
 
 def _embed(passages: list, model: str) -> list:

@@ -12,7 +12,6 @@ from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.schema import Document
 
 MODES = ("bm25", "dense", "hybrid")
-DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def search(
@@ -23,7 +22,9 @@ def search(
                                        '"operator": "==", "value": "Normans.txt"}\'.'),
     mode: str = typer.Option("bm25", "--mode", "-m", help="bm25, dense or hybrid (dense and hybrid need "
                              "a store indexed with --embed)."),
-    embedding_model: str = typer.Option(DEFAULT_EMBEDDING_MODEL, help="The model the store was embedded with."),
+    embedding_model: str | None = typer.Option(
+        None, help="Query embedding model [default: the one the store was embedded with]; it must match the store's."
+    ),
     ann: bool = typer.Option(False, "--ann", help="Approximate dense search (faiss HNSW) instead of exact."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -31,8 +32,13 @@ def search(
     if mode not in MODES:
         fail(f"unknown --mode {mode!r}: use one of {', '.join(MODES)}")
     document_store = load_store(store)
+    recorded = document_store.embedding_model
+    if mode != "bm25" and embedding_model is not None and recorded is not None and embedding_model != recorded:
+        fail(f"the store {store} was embedded with {recorded!r}, not {embedding_model!r}: drop --embedding-model")
     with handle_errors():
-        documents = retrieve(document_store, query, mode, top_k, parse_filters(filters), embedding_model, ann)
+        documents = retrieve(
+            document_store, query, mode, top_k, parse_filters(filters), embedding_model or recorded, ann
+        )
     if json_output:
         print_json([document.to_dict() for document in documents])
     else:
@@ -45,10 +51,16 @@ def retrieve(
     mode: str,
     top_k: int,
     filters: dict | None,
-    embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+    embedding_model: str | None = None,
     ann: bool = False,
 ) -> list[Document]:
-    """The ``top_k`` passages for ``query`` by BM25, dense or hybrid (RRF) retrieval."""
+    """The ``top_k`` passages for ``query`` by BM25, dense or hybrid (RRF) retrieval.
+
+    ``embedding_model`` defaults to all-MiniLM-L6-v2; it must be the model the store's passages were embedded with.
+    """
+    from docqa.pipelines.hybrid import DEFAULT_EMBEDDING_MODEL, build_hybrid_pipeline, hybrid_inputs
+
+    embedding_model = embedding_model or DEFAULT_EMBEDDING_MODEL
     if mode == "bm25":
         from docqa.retrievers.bm25_retriever import BM25Retriever
 
@@ -59,8 +71,6 @@ def retrieve(
 
         embedding = SentenceTransformersTextEmbedder(model=embedding_model).run(text=query)["embedding"]
         return EmbeddingRetriever(store, top_k=top_k, ann=ann).run(embedding, filters=filters)["documents"]
-    from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
-
     pipeline = build_hybrid_pipeline(store, embedding_model=embedding_model, top_k=top_k, ann=ann)
     data: dict = hybrid_inputs(query)
     if filters is not None:

@@ -53,6 +53,8 @@ class InMemoryDocumentStore:
     def __init__(self, path: str | None = None, analyzer: dict[str, Any] | None = None) -> None:
         self.path = path
         self._analyzer = Analyzer.from_dict(analyzer)
+        #: The model the stored embeddings came from (saved with the store), so that queries are embedded alike.
+        self.embedding_model: str | None = None
         self._reset()
         if path is None:
             return
@@ -401,6 +403,7 @@ class InMemoryDocumentStore:
                 "data_dir": data_name,
                 "num_documents": len(self._docs),
                 "embedding_dim": self.embedding_dim,
+                "embedding_model": self.embedding_model,
                 "analyzer": self._analyzer.to_dict(),
                 "files": files,
             }
@@ -471,6 +474,7 @@ class InMemoryDocumentStore:
         if len(self._id_to_row) != len(docs):
             raise DocumentStoreError(f"cannot load document store '{directory}': documents.jsonl repeats an id")
         self._has_embedding = np.zeros(len(docs), dtype=bool)
+        self.embedding_model = manifest.get("embedding_model")
         if manifest["embedding_dim"] is not None:
             self._load_embeddings(directory, folder, len(docs), manifest["embedding_dim"])
 
@@ -578,6 +582,7 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         and isinstance(files, dict)
         and isinstance(manifest.get("num_documents"), int)
         and (manifest.get("embedding_dim") is None or isinstance(manifest.get("embedding_dim"), int))
+        and (manifest.get("embedding_model") is None or isinstance(manifest.get("embedding_model"), str))
     )
     if not valid:
         raise DocumentStoreError(

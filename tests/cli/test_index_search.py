@@ -174,3 +174,32 @@ def test_unknown_mode_is_an_error(sample_store: Path) -> None:
     result = runner.invoke(app, ["search", "x", "--store", str(sample_store), "--mode", "fuzzy"])
     assert result.exit_code == 1
     assert "bm25, dense, hybrid" in result.stderr
+
+
+@pytest.mark.heavy
+def test_search_defaults_to_the_model_the_store_was_embedded_with(embedded_store: tuple[Path, str]) -> None:
+    store, model = embedded_store
+    assert InMemoryDocumentStore.load(store).embedding_model == model
+    result = runner.invoke(app, ["search", "tallest summit in the world", "--store", str(store), "--mode", "dense",
+                                 "--json", "-k", "1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["meta"]["file_name"] == "peaks.txt"
+
+
+def test_search_refuses_another_embedding_model(embedded_store: tuple[Path, str]) -> None:
+    store, model = embedded_store
+    args = ["search", "x", "--store", str(store), "--mode", "dense", "--embedding-model", "other/model"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert model in result.stderr and "other/model" in result.stderr
+
+
+def test_index_refuses_to_mix_embedding_models(embedded_store: tuple[Path, str], tmp_path: Path) -> None:
+    store, model = embedded_store
+    before = (store / "manifest.json").read_bytes()
+    (tmp_path / "more.txt").write_text("The Seine flows through Paris.", encoding="utf-8")
+    args = ["index", str(tmp_path / "more.txt"), "--store", str(store), "--embed", "--embedding-model", "other/model"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert model in result.stderr
+    assert (store / "manifest.json").read_bytes() == before

@@ -189,3 +189,12 @@ def test_unserializable_meta_fails_cleanly(tmp_path: Path) -> None:
     with pytest.raises(DocumentStoreError, match="document odd"):
         store.save(tmp_path / "s")
     assert data_dirs(tmp_path / "s") == []
+
+
+def test_embedding_model_is_saved_with_the_store(tmp_path: Path) -> None:
+    store = InMemoryDocumentStore()
+    store.write_documents([Document("a", embedding=[1.0, 0.0])])
+    assert store.embedding_model is None
+    store.embedding_model = "sentence-transformers/all-MiniLM-L6-v2"
+    store.save(tmp_path / "store")
+    assert InMemoryDocumentStore.load(tmp_path / "store").embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
