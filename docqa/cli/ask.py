@@ -28,7 +28,8 @@ def ask(
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many answers to show.")] = 3,
     retriever_top_k: Annotated[
-        int | None, typer.Option("--retriever-top-k", min=1, help="How many passages to read [default: 10].")
+        int | None,
+        typer.Option("--retriever-top-k", min=1, help="How many passages to read (default 10, or the pipeline's)."),
     ] = None,
     filters: Annotated[
         str | None,
@@ -40,7 +41,7 @@ def ask(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
 ) -> None:
-    """Answer a question from a store: BM25 finds passages, the reader extracts answers from them.
+    """Answer a question: retrieve passages (BM25 over --store, or a --pipeline file) and extract answers.
 
     If the model cannot be loaded, says so in one line (on stderr) and shows the retrieved passages instead;
     the exit code is then 0, since retrieval did its part.

@@ -21,8 +21,8 @@ def index(
     embed: bool = typer.Option(False, "--embed", help="Also embed passages for dense and hybrid search."),
     embedding_model: str | None = typer.Option(
         None,
-        help="Sentence-transformers model id or local path (with --embed) [default: the store's model, else "
-        "sentence-transformers/all-MiniLM-L6-v2].",
+        help="Sentence-transformers model id or local path (with --embed); default: the store's model, else "
+        "sentence-transformers/all-MiniLM-L6-v2.",
     ),
 ) -> None:
     """Index files into a store directory: convert, split into passages, write, save atomically."""

@@ -23,7 +23,7 @@ def search(
     mode: str = typer.Option("bm25", "--mode", "-m", help="bm25, dense or hybrid (dense and hybrid need "
                              "a store indexed with --embed)."),
     embedding_model: str | None = typer.Option(
-        None, help="Query embedding model [default: the one the store was embedded with]; it must match the store's."
+        None, help="Query embedding model; default and only accepted value: the one the store was embedded with."
     ),
     ann: bool = typer.Option(False, "--ann", help="Approximate dense search (faiss HNSW) instead of exact."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
