@@ -39,6 +39,10 @@ def ask(
         Path | None,
         typer.Option("--pipeline", "-p", help="Pipeline YAML (e.g. examples/bm25_qa.yaml) instead of --store."),
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="Reader backend: torch (default) or onnx (fp32 ONNX Runtime on CPU)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
 ) -> None:
     """Answer a question: retrieve passages (BM25 over --store, or a --pipeline file) and extract answers.
@@ -52,11 +56,18 @@ def ask(
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml")
     with handle_errors():
+        backend_option = {"backend": backend} if backend is not None else {}
         if pipeline is not None:
-            overrides = {"reader": {"model": model}} if model is not None else None
+            reader_options = {**({"model": model} if model is not None else {}), **backend_option}
+            overrides = {"reader": reader_options} if reader_options else None
             qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
         else:
-            qa = ExtractiveQAPipeline.bm25(load_store(store), model=model or DEFAULT_READER_MODEL, retriever_top_k=10)
+            qa = ExtractiveQAPipeline.bm25(
+                load_store(store),
+                model=model or DEFAULT_READER_MODEL,
+                retriever_top_k=10,
+                reader_parameters=backend_option,
+            )
         options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         try:
             qa.pipeline.get_component(qa.reader).warm_up()

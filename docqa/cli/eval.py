@@ -62,6 +62,9 @@ def squad(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size "
                                             "(windows).")] = 32,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
+    backend: Annotated[
+        str, typer.Option("--backend", help="torch, or onnx (fp32 ONNX Runtime on CPU; exported once, cached).")
+    ] = "torch",
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Run a reader over a SQuAD 2.0 file and print the official SQuAD 2.0 metrics and throughput."""
@@ -73,7 +76,11 @@ def squad(
         if report is not None:
             from docqa.evaluation.report import write_report  # fails early if matplotlib is missing
         reader = ExtractiveReader(
-            model=model, no_answer_threshold=no_answer_threshold, batch_size=batch_size, device=device
+            model=model,
+            no_answer_threshold=no_answer_threshold,
+            batch_size=batch_size,
+            device=device,
+            backend=backend,
         )
         result = evaluate_reader(
             reader,

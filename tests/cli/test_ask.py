@@ -137,3 +137,25 @@ def test_ask_needs_exactly_one_of_store_and_pipeline(store_dir: Path, tmp_path: 
     for result in (neither, both):
         assert result.exit_code == 1
         assert "--store" in result.stderr and "--pipeline" in result.stderr
+
+
+def test_ask_with_the_onnx_backend_gives_the_same_answers(
+    store_dir: Path, tiny_bert_qa_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCQA_CACHE", str(tmp_path / "cache"))
+    question = "Who founded the Yuan dynasty?"
+    args = ["ask", question, "--store", str(store_dir), "--model", str(tiny_bert_qa_dir), "--json"]
+    torch_result = runner.invoke(app, args)
+    onnx_result = runner.invoke(app, [*args, "--backend", "onnx"])
+    assert onnx_result.exit_code == 0, onnx_result.output
+    torch_answers = json.loads(torch_result.stdout)["answers"]
+    onnx_answers = json.loads(onnx_result.stdout)["answers"]
+    assert [(a["text"], a["span"]) for a in onnx_answers] == [(a["text"], a["span"]) for a in torch_answers]
+    assert [a["score"] for a in onnx_answers] == pytest.approx([a["score"] for a in torch_answers], abs=1e-4)
+
+
+def test_ask_rejects_an_unknown_backend(store_dir: Path, tiny_bert_qa_dir: Path) -> None:
+    args = ["ask", "Who?", "--store", str(store_dir), "--model", str(tiny_bert_qa_dir), "--backend", "tpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "tpu" in result.stderr and "Traceback" not in result.output + result.stderr
