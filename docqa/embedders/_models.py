@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.errors import ComponentError, ModelLoadError
+from docqa.hub import load_local_first
 
 _HOW_TO_FIX = (
     "pass a local model directory as model=..., or pre-download it and set HF_HUB_OFFLINE=1 "
@@ -26,38 +27,36 @@ def _first_line(exc: BaseException) -> str:
 
 def load_sentence_transformer(model: str, device: str) -> Any:
     """A ``SentenceTransformer`` for ``model`` (hub id or local directory), or :class:`ModelLoadError`."""
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"cannot load embedding model {model!r}: sentence-transformers is not installed "
-            "(pip install 'docqa[dense]')"
-        ) from exc
-    try:
-        return SentenceTransformer(model, device=resolve_device(device))
-    except ComponentError:
-        raise
-    except Exception as exc:  # hub, file system, config and torch errors all mean "could not load"
-        raise ModelLoadError(
-            f"cannot load embedding model {model!r} ({_first_line(exc)}); {_HOW_TO_FIX}"
-        ) from exc
+    return _load("SentenceTransformer", "embedding model", model, device)
 
 
 def load_cross_encoder(model: str, device: str) -> Any:
     """A ``CrossEncoder`` for ``model`` (hub id or local directory), or :class:`ModelLoadError`."""
+    return _load("CrossEncoder", "ranker model", model, device)
+
+
+def _load(class_name: str, what: str, model: str, device: str) -> Any:
     try:
-        from sentence_transformers import CrossEncoder
+        import sentence_transformers
     except ImportError as exc:
         raise ModelLoadError(
-            f"cannot load ranker model {model!r}: sentence-transformers is not installed "
-            "(pip install 'docqa[dense]')"
+            f"cannot load {what} {model!r}: sentence-transformers is not installed (pip install 'docqa[dense]')"
         ) from exc
+    model_class = getattr(sentence_transformers, class_name)
+    resolved_device = resolve_device(device)
+
+    def failure(reason: str) -> ModelLoadError:
+        return ModelLoadError(f"cannot load {what} {model!r} ({reason}); {_HOW_TO_FIX}")
+
+    def load(name_or_path: str, local_files_only: bool) -> Any:
+        return model_class(name_or_path, device=resolved_device, local_files_only=local_files_only)
+
     try:
-        return CrossEncoder(model, device=resolve_device(device))
-    except ComponentError:
+        return load_local_first(model, load, failure)
+    except (ComponentError, ModelLoadError):
         raise
-    except Exception as exc:
-        raise ModelLoadError(f"cannot load ranker model {model!r} ({_first_line(exc)}); {_HOW_TO_FIX}") from exc
+    except Exception as exc:  # hub, file system, config and torch errors all mean "could not load"
+        raise failure(_first_line(exc)) from exc
 
 
 def text_to_embed(content: str, meta: dict[str, Any], meta_fields: list[str] | None, separator: str) -> str:

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from docqa.errors import ModelLoadError
-
-_TRUTHY = {"1", "true", "yes", "on"}
-
-
-def _offline_requested() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUTHY
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub's host accepts a TCP connection: without this check an unreachable hub costs ~1 minute
-    of retries inside huggingface_hub before the inevitable failure."""
-    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True  # a direct connection says nothing about the proxy: let the hub client try
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host = endpoint.hostname or "huggingface.co"
-    port = endpoint.port or (443 if endpoint.scheme != "http" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+from docqa.hub import load_local_first
 
 
 @contextmanager
@@ -73,10 +49,7 @@ def load_qa_model(model: str) -> tuple[Any, Any]:
     not a fast one (character offsets are needed to map answers back into documents).
     """
     try:
-        if Path(model).expanduser().is_dir():
-            pair = _load_pair(str(Path(model).expanduser()), local_files_only=True)
-        else:
-            pair = _load_from_hub(model)
+        pair = load_local_first(model, _load_pair, lambda reason: _failure(model, reason))
     except ModelLoadError:
         raise
     except Exception as error:  # transformers raises OSError, ValueError, KeyError... for unusable models
@@ -84,14 +57,3 @@ def load_qa_model(model: str) -> tuple[Any, Any]:
     if not getattr(pair[1], "is_fast", False):
         raise _failure(model, "its tokenizer is not a fast tokenizer, which character offsets need")
     return pair
-
-
-def _load_from_hub(model: str) -> tuple[Any, Any]:
-    try:
-        return _load_pair(model, local_files_only=True)
-    except Exception as cached_error:
-        if _offline_requested():
-            raise _failure(model, "HF_HUB_OFFLINE is set and no complete cached copy was found") from cached_error
-        if not _hub_reachable():
-            raise _failure(model, "the Hugging Face Hub is unreachable and no cached copy was found") from cached_error
-    return _load_pair(model, local_files_only=False)
