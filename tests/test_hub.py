@@ -43,6 +43,14 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def online_with_hub_at(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    """Offline mode off, no proxy, and the hub's address on loopback ``port``."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+
+
 def test_a_local_directory_is_loaded_as_is(tmp_path: Path) -> None:
     loader = RecordingLoader(cached=True)
     assert load_local_first(str(tmp_path), loader, failure) == "model from cache"
@@ -65,10 +73,7 @@ def test_offline_mode_fails_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_an_unreachable_hub_fails_without_trying_it(monkeypatch: pytest.MonkeyPatch, closed_port: int) -> None:
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port}")
-    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(proxy, raising=False)
+    online_with_hub_at(monkeypatch, closed_port)
     loader = RecordingLoader(cached=False)
     with pytest.raises(ModelLoadError, match="unreachable"):
         load_local_first("org/model", loader, failure)
@@ -76,10 +81,7 @@ def test_an_unreachable_hub_fails_without_trying_it(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_reachable_hub_is_asked_after_the_cache(monkeypatch: pytest.MonkeyPatch, listening_port: int) -> None:
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{listening_port}")
-    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(proxy, raising=False)
+    online_with_hub_at(monkeypatch, listening_port)
     assert hub_reachable()
     loader = RecordingLoader(cached=False)
     assert load_local_first("org/model", loader, failure) == "model from hub"
