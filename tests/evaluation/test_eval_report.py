@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from squad_eval_helpers import SQUAD
+from shared_assets import SQUAD_DEV_HALF as SQUAD
 
 from docqa.errors import DocqaError
 from docqa.evaluation.report import HISTOGRAM_PNG, SWEEP_PNG, write_report

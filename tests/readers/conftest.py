@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_models import BERT_TOKENIZER, ROBERTA_TOKENIZER, build_tiny_bert, save_with_tokenizer
+from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER, save_with_tokenizer
 
 
 @pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+def tiny_bert(tiny_bert_qa_dir: Path) -> Path:
+    return tiny_bert_qa_dir
 
 
 @pytest.fixture(scope="session")

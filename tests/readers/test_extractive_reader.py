@@ -264,7 +264,7 @@ def test_component_contract(tiny_bert: Path) -> None:
 
 @pytest.mark.heavy
 def test_minilm_sized_model_matches_the_oracle(tmp_path: Path) -> None:
-    from tiny_models import build_tiny_bert
+    from shared_assets import build_tiny_bert
 
     model_dir = build_tiny_bert(
         tmp_path / "minilm",

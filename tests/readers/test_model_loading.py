@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from tiny_models import BERT_TOKENIZER
+from shared_assets import BERT_TOKENIZER
 
 from docqa.errors import ModelLoadError
 from docqa.readers import ExtractiveReader

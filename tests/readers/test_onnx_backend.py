@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_models import build_tiny_bert
+from shared_assets import build_tiny_bert
 
 from docqa.errors import ComponentError, ModelLoadError
 from docqa.readers import ExtractiveReader

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from tiny_models import BERT_TOKENIZER, ROBERTA_TOKENIZER
+from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER
 
 from docqa.readers.windows import length_sorted_batches, pad_batch, tokenize_windows, truncate_question
 

