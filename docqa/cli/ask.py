@@ -11,6 +11,7 @@ from rich.panel import Panel
 
 from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json, warn
 from docqa.errors import ModelLoadError
+from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
 
 
@@ -23,7 +24,7 @@ def ask(
         str | None,
         typer.Option(
             "--model", "-m", help="Question-answering model: hub id or local directory (overrides a pipeline's).",
-            show_default="deepset/minilm-uncased-squad2",
+            show_default=DEFAULT_READER_MODEL,
         ),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many answers to show.")] = 3,
@@ -51,7 +52,7 @@ def ask(
     the exit code is then 0, since retrieval did its part.
     """
     from docqa.core.pipeline import Pipeline
-    from docqa.pipelines import DEFAULT_READER_MODEL, ExtractiveQAPipeline
+    from docqa.pipelines import ExtractiveQAPipeline
 
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml")
@@ -63,10 +64,7 @@ def ask(
             qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
         else:
             qa = ExtractiveQAPipeline.bm25(
-                load_store(store),
-                model=model or DEFAULT_READER_MODEL,
-                retriever_top_k=10,
-                reader_parameters=backend_option,
+                load_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
             )
         options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         try:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from docqa.cli._common import console, handle_errors, load_store, print_json
+from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
 if TYPE_CHECKING:
     from docqa.evaluation.squad_eval import EvalResult
@@ -43,7 +44,7 @@ _METRIC_ROWS = [
 def squad(
     file: Annotated[Path, typer.Argument(help="SQuAD 2.0 JSON file (e.g. dev-v2.0.json).")],
     model: Annotated[str, typer.Option("--model", "-m", help="Question-answering model: hub id or local "
-                                       "directory.")] = "deepset/minilm-uncased-squad2",
+                                       "directory.")] = DEFAULT_READER_MODEL,
     open_domain: Annotated[bool, typer.Option("--open-domain", help="Retrieve paragraphs with BM25 instead "
                                               "of reading each question's gold paragraph.")] = False,
     store: Annotated[Path | None, typer.Option("--store", "-s", help="Store to retrieve from (implies "

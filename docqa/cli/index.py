@@ -10,6 +10,7 @@ from rich.table import Table
 from docqa.cli._common import console, fail, handle_errors, load_store, warn
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 
 def index(
@@ -22,7 +23,7 @@ def index(
     embedding_model: str | None = typer.Option(
         None,
         help="Sentence-transformers model id or local path (with --embed); default: the store's model, else "
-        "sentence-transformers/all-MiniLM-L6-v2.",
+        f"{DEFAULT_EMBEDDING_MODEL}.",
     ),
 ) -> None:
     """Index files into a store directory: convert, split into passages, write, save atomically."""
@@ -49,8 +50,6 @@ def index(
 
 def _embedding_model(document_store: InMemoryDocumentStore, requested: str | None, store: Path) -> str:
     """The model to embed with: the one the store's vectors came from; mixing two models is refused."""
-    from docqa.pipelines.hybrid import DEFAULT_EMBEDDING_MODEL
-
     recorded = document_store.embedding_model
     if requested is not None and recorded is not None and requested != recorded:
         fail(

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json
 from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 from docqa.schema import Document
 
 MODES = ("bm25", "dense", "hybrid")
@@ -56,9 +57,9 @@ def retrieve(
 ) -> list[Document]:
     """The ``top_k`` passages for ``query`` by BM25, dense or hybrid (RRF) retrieval.
 
-    ``embedding_model`` defaults to all-MiniLM-L6-v2; it must be the model the store's passages were embedded with.
+    ``embedding_model`` (default :data:`DEFAULT_EMBEDDING_MODEL`) must be the model the store was embedded with.
     """
-    from docqa.pipelines.hybrid import DEFAULT_EMBEDDING_MODEL, build_hybrid_pipeline, hybrid_inputs
+    from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
 
     embedding_model = embedding_model or DEFAULT_EMBEDDING_MODEL
     if mode == "bm25":

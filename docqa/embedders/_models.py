@@ -7,6 +7,8 @@ from typing import Any
 from docqa.errors import ComponentError, ModelLoadError
 from docqa.hub import load_local_first
 
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
 _HOW_TO_FIX = (
     "pass a local model directory as model=..., or pre-download it and set HF_HUB_OFFLINE=1 "
     "to load it from the Hugging Face cache"

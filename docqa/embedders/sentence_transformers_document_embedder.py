@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import component
-from docqa.embedders._models import load_sentence_transformer, text_to_embed
+from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer, text_to_embed
 from docqa.errors import ComponentError
 from docqa.schema import Document
 
@@ -31,7 +31,7 @@ class SentenceTransformersDocumentEmbedder:
 
     def __init__(
         self,
-        model: str = "sentence-transformers/all-MiniLM-L6-v2",
+        model: str = DEFAULT_EMBEDDING_MODEL,
         batch_size: int = 32,
         normalize_embeddings: bool = True,
         meta_fields_to_embed: list[str] | None = None,

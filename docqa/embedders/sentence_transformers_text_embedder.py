@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import component
-from docqa.embedders._models import load_sentence_transformer
+from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer
 from docqa.errors import ComponentError
 
 
@@ -26,7 +26,7 @@ class SentenceTransformersTextEmbedder:
 
     def __init__(
         self,
-        model: str = "sentence-transformers/all-MiniLM-L6-v2",
+        model: str = DEFAULT_EMBEDDING_MODEL,
         batch_size: int = 32,
         normalize_embeddings: bool = True,
         progress_bar: bool = False,

@@ -19,9 +19,8 @@ from typing import Any
 
 from docqa.core.pipeline import Pipeline
 from docqa.errors import PipelineError
+from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
-
-DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 
 
 def build_extractive_qa_pipeline(

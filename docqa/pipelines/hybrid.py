@@ -22,9 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.core.pipeline import Pipeline
+from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 from docqa.errors import ComponentError
-
-DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: Fusion settings chosen by bench/retrieval_quality.py on SQuAD 2.0 dev (grid search on half the articles,
 #: checked on the other half): recall@5 96.2 vs 93.1 for BM25 alone and 94.8 for the classic k=60.

@@ -1,5 +1,5 @@
 """Readers: extract answer spans from documents."""
 
-from docqa.readers.extractive_reader import ExtractiveReader
+from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-__all__ = ["ExtractiveReader"]
+__all__ = ["DEFAULT_READER_MODEL", "ExtractiveReader"]

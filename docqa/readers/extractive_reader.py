@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 #: however long) the documents are, while windows of many documents and questions are still batched together.
 _CHARS_PER_CHUNK = 200_000
 _BACKENDS = ("torch", "onnx")
+DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 
 
 @component
@@ -79,7 +80,7 @@ class ExtractiveReader:
 
     def __init__(
         self,
-        model: str = "deepset/minilm-uncased-squad2",
+        model: str = DEFAULT_READER_MODEL,
         top_k: int = 5,
         max_seq_len: int = 384,
         doc_stride: int = 128,
