@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import softmax
 
 from docqa.schema import Answer, Document, Span
 
@@ -83,6 +82,8 @@ def rank_answers(
     The no-answer ranks above every span whose ``score - null_score < no_answer_threshold``; when it falls
     outside the ``top_k`` it is appended last, so the list always carries it (and its margin).
     """
+    from scipy.special import softmax  # here, not at module level: scipy.special costs every CLI command ~0.2 s
+
     doc, start, end, score = candidates.unique_spans()
     has_null = no_answer and np.isfinite(candidates.null_score)
     logits = np.append(score, candidates.null_score) if has_null else score
