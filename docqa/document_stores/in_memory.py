@@ -232,6 +232,12 @@ class InMemoryDocumentStore:
         rows, scores = self._index.top_k(self._analyzer(query), top_k, params, mask)
         return [self._output(int(row), float(score), return_embedding) for row, score in zip(rows, scores, strict=True)]
 
+    def keyword_retrieval(
+        self, query: str, *, top_k: int = 10, filters: dict[str, Any] | None = None
+    ) -> list[Document]:
+        """:meth:`bm25_retrieval` with its default parameters (the store-agnostic keyword search)."""
+        return self.bm25_retrieval(query, top_k=top_k, filters=filters)
+
     def prepare_bm25(
         self,
         *,

@@ -1,13 +1,13 @@
-"""BM25 retrieval from an :class:`~docqa.document_stores.InMemoryDocumentStore`."""
+"""Keyword retrieval from any store with the capability: BM25 in docqa's own stores, full-text search in others."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from docqa.core.component import component
+from docqa.document_stores.base import BM25ScoringStore, KeywordRetrievalStore
 from docqa.document_stores.bm25_index import BM25Params
 from docqa.document_stores.filters import validate_filters
-from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.errors import ComponentError, DocqaError
 from docqa.schema import Document
 
@@ -19,6 +19,10 @@ class BM25Retriever:
     ``variant`` is ``"okapi"`` (default), ``"bm25l"`` or ``"bm25plus"``; ``delta=None`` takes the variant's
     default. ``filters`` (Haystack 2.x syntax, see :mod:`docqa.document_stores.filters`) are validated here and
     apply to every run unless a run passes its own.
+
+    Any :class:`~docqa.document_stores.base.KeywordRetrievalStore` works; the BM25 parameters apply to stores that
+    score BM25 themselves (:class:`~docqa.document_stores.base.BM25ScoringStore`, e.g. the in-memory one), and a
+    store ranking by its own formula (PostgreSQL's ``ts_rank_cd``) takes only the default ones.
 
     >>> from docqa.document_stores import InMemoryDocumentStore
     >>> store = InMemoryDocumentStore()
@@ -37,7 +41,7 @@ class BM25Retriever:
 
     def __init__(
         self,
-        document_store: InMemoryDocumentStore,
+        document_store: KeywordRetrievalStore,
         top_k: int = 10,
         variant: str = "okapi",
         k1: float = 1.5,
@@ -46,8 +50,10 @@ class BM25Retriever:
         delta: float | None = None,
         filters: dict[str, Any] | None = None,
     ) -> None:
-        if not isinstance(document_store, InMemoryDocumentStore):
-            raise ComponentError(f"BM25Retriever needs an InMemoryDocumentStore, got {type(document_store).__name__}")
+        if not isinstance(document_store, KeywordRetrievalStore):
+            raise ComponentError(
+                f"BM25Retriever needs a store with keyword_retrieval(), got {type(document_store).__name__}"
+            )
         _check_top_k(top_k, "top_k")
         try:
             self._params = BM25Params(variant, k1, b, epsilon, delta)
@@ -55,13 +61,20 @@ class BM25Retriever:
                 validate_filters(filters)
         except DocqaError as error:
             raise ComponentError(f"BM25Retriever: {error}") from None
+        self._bm25 = isinstance(document_store, BM25ScoringStore)
+        if not self._bm25 and self._params != BM25Params():
+            raise ComponentError(
+                f"BM25Retriever: {type(document_store).__name__} ranks with its own formula; "
+                "variant, k1, b, epsilon and delta cannot be set for it"
+            )
         self.document_store = document_store
         self.top_k = top_k
         self.filters = filters
 
     def warm_up(self) -> None:
         """Precompute the store's BM25 score matrix for this configuration (optional: queries do it lazily)."""
-        self.document_store.prepare_bm25(**self._param_kwargs())
+        if isinstance(self.document_store, BM25ScoringStore):
+            self.document_store.prepare_bm25(**self._param_kwargs())
 
     def _param_kwargs(self) -> dict[str, Any]:
         params = self._params
@@ -75,9 +88,13 @@ class BM25Retriever:
             _check_top_k(top_k, "run(top_k=...)")
         effective_top_k = self.top_k if top_k is None else top_k
         effective_filters = self.filters if filters is None else filters
-        documents = self.document_store.bm25_retrieval(
-            query, top_k=effective_top_k, filters=effective_filters, **self._param_kwargs()
-        )
+        store = self.document_store
+        if isinstance(store, BM25ScoringStore):
+            documents = store.bm25_retrieval(
+                query, top_k=effective_top_k, filters=effective_filters, **self._param_kwargs()
+            )
+        else:
+            documents = store.keyword_retrieval(query, top_k=effective_top_k, filters=effective_filters)
         return {"documents": documents}
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from docqa.core.component import component
+from docqa.document_stores.base import EmbeddingRetrievalStore
 from docqa.errors import ComponentError, DocumentStoreError
 from docqa.schema import Document
 
@@ -43,7 +44,7 @@ class EmbeddingRetriever:
 
     def __init__(
         self,
-        document_store: Any,
+        document_store: EmbeddingRetrievalStore,
         top_k: int = 10,
         similarity: Similarity = "cosine",
         filters: dict[str, Any] | None = None,
@@ -59,7 +60,7 @@ class EmbeddingRetriever:
             )
         if ann_ef_search < 1 or ann_overfetch < 1:
             raise ComponentError("EmbeddingRetriever: ann_ef_search and ann_overfetch must be >= 1")
-        if not callable(getattr(document_store, "embedding_retrieval", None)):
+        if not isinstance(document_store, EmbeddingRetrievalStore):
             raise ComponentError(
                 f"EmbeddingRetriever needs a document store with embedding_retrieval(), "
                 f"not {type(document_store).__name__}"
@@ -96,7 +97,7 @@ class EmbeddingRetriever:
             raise ComponentError(f"EmbeddingRetriever: top_k must be >= 1, not {limit}")
         query = self._check_query(query_embedding)
         active_filters = filters if filters is not None else self.filters
-        if getattr(self.document_store, "embedding_dim", 0) is None:
+        if self.document_store.embedding_dim is None:
             raise DocumentStoreError(_NO_EMBEDDINGS)
         if not self.ann:
             documents = self.document_store.embedding_retrieval(
@@ -124,9 +125,10 @@ class EmbeddingRetriever:
     def _current_index(self) -> Any:
         from docqa.retrievers.ann_index import AnnIndex
 
-        revision = self.document_store.revision
+        store: Any = self.document_store  # checked at init: has revision and embedding_matrix()
+        revision = store.revision
         if self._index is None or self._index_revision != revision:
-            matrix, ids = self.document_store.embedding_matrix()
+            matrix, ids = store.embedding_matrix()
             if len(ids) == 0:
                 raise DocumentStoreError(_NO_EMBEDDINGS)
             self._index = AnnIndex(matrix, ids, similarity=self.similarity)

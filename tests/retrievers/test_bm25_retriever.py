@@ -97,6 +97,6 @@ def test_invalid_init(store: InMemoryDocumentStore, kwargs: dict, message: str) 
         BM25Retriever(store, **kwargs)
 
 
-def test_needs_an_in_memory_store() -> None:
-    with pytest.raises(ComponentError, match="InMemoryDocumentStore"):
+def test_needs_a_keyword_store() -> None:
+    with pytest.raises(ComponentError, match="keyword_retrieval"):
         BM25Retriever(document_store={"not": "a store"})  # type: ignore[arg-type]
