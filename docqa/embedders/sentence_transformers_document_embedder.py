@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer, text_to_embed
 from docqa.errors import ComponentError
 from docqa.schema import Document
@@ -41,8 +42,7 @@ class SentenceTransformersDocumentEmbedder:
         prefix: str = "",
         suffix: str = "",
     ) -> None:
-        if batch_size < 1:
-            raise ComponentError(f"SentenceTransformersDocumentEmbedder: batch_size must be >= 1, not {batch_size}")
+        check_int("SentenceTransformersDocumentEmbedder", "batch_size", batch_size)
         self.model = model
         self.batch_size = batch_size
         self.normalize_embeddings = normalize_embeddings

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer
 from docqa.errors import ComponentError
 
@@ -34,8 +35,7 @@ class SentenceTransformersTextEmbedder:
         prefix: str = "",
         suffix: str = "",
     ) -> None:
-        if batch_size < 1:
-            raise ComponentError(f"SentenceTransformersTextEmbedder: batch_size must be >= 1, not {batch_size}")
+        check_int("SentenceTransformersTextEmbedder", "batch_size", batch_size)
         self.model = model
         self.batch_size = batch_size
         self.normalize_embeddings = normalize_embeddings

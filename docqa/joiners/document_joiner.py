@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from docqa.core.component import Variadic, component
+from docqa.core.validation import check_int, check_optional_int
 from docqa.errors import ComponentError
 from docqa.schema import Document
 
@@ -55,10 +56,8 @@ class DocumentJoiner:
             raise ComponentError(f"DocumentJoiner: join_mode must be one of {', '.join(_MODES)}, not {join_mode!r}")
         if weights is not None and (not weights or any(not w >= 0 for w in weights)):
             raise ComponentError(f"DocumentJoiner: weights must be a non-empty list of numbers >= 0, not {weights!r}")
-        if top_k is not None and top_k < 1:
-            raise ComponentError(f"DocumentJoiner: top_k must be >= 1 or None, not {top_k}")
-        if rrf_k < 0:
-            raise ComponentError(f"DocumentJoiner: rrf_k must be >= 0, not {rrf_k}")
+        check_optional_int("DocumentJoiner", "top_k", top_k)
+        check_int("DocumentJoiner", "rrf_k", rrf_k, minimum=0)
         self.join_mode = join_mode
         self.weights = [float(w) for w in weights] if weights is not None else None
         self.top_k = top_k
@@ -79,10 +78,8 @@ class DocumentJoiner:
         joined = joiners[self.join_mode](lists)
         if self.sort_by_score:
             joined.sort(key=_sort_key)  # stable: ties keep first-seen order
-        limit = top_k if top_k is not None else self.top_k
+        limit = self.top_k if top_k is None else check_int("DocumentJoiner", "top_k", top_k)
         if limit is not None:
-            if limit < 1:
-                raise ComponentError(f"DocumentJoiner: top_k must be >= 1 or None, not {limit}")
             joined = joined[:limit]
         return {"documents": joined}
 

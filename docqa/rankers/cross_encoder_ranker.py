@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import expit
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.embedders._models import load_cross_encoder, text_to_embed
 from docqa.errors import ComponentError
 from docqa.schema import Document
@@ -39,10 +40,8 @@ class CrossEncoderRanker:
         device: str = "auto",
         score_threshold: float | None = None,
     ) -> None:
-        if top_k < 1:
-            raise ComponentError(f"CrossEncoderRanker: top_k must be >= 1, not {top_k}")
-        if batch_size < 1:
-            raise ComponentError(f"CrossEncoderRanker: batch_size must be >= 1, not {batch_size}")
+        check_int("CrossEncoderRanker", "top_k", top_k)
+        check_int("CrossEncoderRanker", "batch_size", batch_size)
         self.model = model
         self.top_k = top_k
         self.batch_size = batch_size
@@ -83,9 +82,7 @@ class CrossEncoderRanker:
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, documents: list[Document], top_k: int | None = None) -> dict[str, list[Document]]:
-        limit = self.top_k if top_k is None else top_k
-        if limit < 1:
-            raise ComponentError(f"CrossEncoderRanker: top_k must be >= 1, not {limit}")
+        limit = self.top_k if top_k is None else check_int("CrossEncoderRanker", "top_k", top_k)
         if not isinstance(query, str):
             raise ComponentError(f"CrossEncoderRanker: query must be a string, not {type(query).__name__}")
         if not documents:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.errors import ComponentError
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
 from docqa.readers.model_loading import load_qa_model
@@ -102,10 +103,8 @@ class ExtractiveReader:
             ("batch_size", batch_size),
             ("n_best_per_window", n_best_per_window),
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ComponentError(f"ExtractiveReader: {name} must be an integer >= 1, got {value!r}")
-        if not isinstance(doc_stride, int) or doc_stride < 0:
-            raise ComponentError(f"ExtractiveReader: doc_stride must be an integer >= 0, got {doc_stride!r}")
+            check_int("ExtractiveReader", name, value)
+        check_int("ExtractiveReader", "doc_stride", doc_stride, minimum=0)
         _check_backend(backend, device, quantize)
         self.model = model
         self.top_k = top_k
@@ -189,9 +188,7 @@ class ExtractiveReader:
             raise ComponentError(
                 f"ExtractiveReader.run_batch: got {len(query)} queries but {len(documents)} document lists"
             )
-        top_k = self.top_k if top_k is None else top_k
-        if not isinstance(top_k, int) or top_k < 1:
-            raise ComponentError(f"ExtractiveReader: top_k must be an integer >= 1, got {top_k!r}")
+        top_k = self.top_k if top_k is None else check_int("ExtractiveReader", "top_k", top_k)
         threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
         questions = [self._checked_question(q) for q in query]
         if not questions:

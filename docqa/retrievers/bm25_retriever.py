@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.document_stores.base import BM25ScoringStore, KeywordRetrievalStore
 from docqa.document_stores.bm25_index import BM25Params
 from docqa.document_stores.filters import validate_filters
@@ -54,7 +55,7 @@ class BM25Retriever:
             raise ComponentError(
                 f"BM25Retriever needs a store with keyword_retrieval(), got {type(document_store).__name__}"
             )
-        _check_top_k(top_k, "top_k")
+        top_k = check_int("BM25Retriever", "top_k", top_k)
         try:
             self._params = BM25Params(variant, k1, b, epsilon, delta)
             if filters is not None:
@@ -84,9 +85,7 @@ class BM25Retriever:
     @component.output_types(documents=list[Document])
     def run(self, query: str, top_k: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
         """Retrieve; ``top_k`` / ``filters`` given here replace the ones set at init for this run."""
-        if top_k is not None:
-            _check_top_k(top_k, "run(top_k=...)")
-        effective_top_k = self.top_k if top_k is None else top_k
+        effective_top_k = self.top_k if top_k is None else check_int("BM25Retriever", "top_k", top_k)
         effective_filters = self.filters if filters is None else filters
         store = self.document_store
         if isinstance(store, BM25ScoringStore):
@@ -96,8 +95,3 @@ class BM25Retriever:
         else:
             documents = store.keyword_retrieval(query, top_k=effective_top_k, filters=effective_filters)
         return {"documents": documents}
-
-
-def _check_top_k(top_k: Any, name: str) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise ComponentError(f"BM25Retriever: {name} must be an integer >= 1, got {top_k!r}")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from docqa.core.component import component
+from docqa.core.validation import check_int
 from docqa.document_stores.base import EmbeddingRetrievalStore
 from docqa.errors import ComponentError, DocumentStoreError
 from docqa.schema import Document
@@ -52,14 +53,13 @@ class EmbeddingRetriever:
         ann_ef_search: int = 128,
         ann_overfetch: int = 10,
     ) -> None:
-        if top_k < 1:
-            raise ComponentError(f"EmbeddingRetriever: top_k must be >= 1, not {top_k}")
+        top_k = check_int("EmbeddingRetriever", "top_k", top_k)
+        ann_ef_search = check_int("EmbeddingRetriever", "ann_ef_search", ann_ef_search)
+        ann_overfetch = check_int("EmbeddingRetriever", "ann_overfetch", ann_overfetch)
         if similarity not in ("cosine", "dot_product"):
             raise ComponentError(
                 f"EmbeddingRetriever: similarity must be 'cosine' or 'dot_product', not {similarity!r}"
             )
-        if ann_ef_search < 1 or ann_overfetch < 1:
-            raise ComponentError("EmbeddingRetriever: ann_ef_search and ann_overfetch must be >= 1")
         if not isinstance(document_store, EmbeddingRetrievalStore):
             raise ComponentError(
                 f"EmbeddingRetriever needs a document store with embedding_retrieval(), "
@@ -92,9 +92,7 @@ class EmbeddingRetriever:
         top_k: int | None = None,
         filters: dict[str, Any] | None = None,
     ) -> dict[str, list[Document]]:
-        limit = self.top_k if top_k is None else top_k
-        if limit < 1:
-            raise ComponentError(f"EmbeddingRetriever: top_k must be >= 1, not {limit}")
+        limit = self.top_k if top_k is None else check_int("EmbeddingRetriever", "top_k", top_k)
         query = self._check_query(query_embedding)
         active_filters = filters if filters is not None else self.filters
         if self.document_store.embedding_dim is None:
