@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -390,8 +391,10 @@ class InMemoryDocumentStore:
         """Save atomically to directory ``path`` (default: the store's ``path``); return the directory.
 
         The data goes to a fresh ``data-<uuid>/`` folder inside the directory, is fsynced, and only then does
-        ``manifest.json`` (replaced atomically) point to it; older data folders are removed afterwards. A crash
-        at any moment leaves the previous save loadable.
+        ``manifest.json`` (replaced atomically) point to it; the previous data folder is removed afterwards. A
+        crash at any moment leaves the previous save loadable. Concurrent saves and loads, also from other
+        processes, are serialized by an OS lock on the directory (exclusive here, shared while loading), so
+        under it every other ``data-*`` folder is the previous save's or an orphan of a killed save: both go.
         """
         if path is None and self.path is None:
             raise DocumentStoreError("save: no directory given and the store has no path")
@@ -400,6 +403,14 @@ class InMemoryDocumentStore:
         if self._index.n_live != len(self._docs):
             self._compact()
         directory.mkdir(parents=True, exist_ok=True)
+        with store_lock(directory, exclusive=True):
+            _check_save_target(directory)  # again under the lock: another process may have written meanwhile
+            data_name = self._save_locked(directory)
+            _remove_stale(directory, keep=data_name)
+        return directory
+
+    def _save_locked(self, directory: Path) -> str:
+        """Write a new data folder and point the manifest at it; return the folder's name."""
         data_name = f"{_DATA_PREFIX}{uuid.uuid4().hex}"
         try:
             files = self._write_data(directory / data_name)
@@ -417,10 +428,7 @@ class InMemoryDocumentStore:
         except BaseException:
             shutil.rmtree(directory / data_name, ignore_errors=True)
             raise
-        for stale in directory.glob(f"{_DATA_PREFIX}*"):
-            if stale.name != data_name:
-                shutil.rmtree(stale, ignore_errors=True)
-        return directory
+        return data_name
 
     def _write_data(self, folder: Path) -> dict[str, int]:
         """Write every data file into ``folder`` (fsynced); return file name -> size in bytes."""
@@ -454,6 +462,10 @@ class InMemoryDocumentStore:
         return cls(path=str(path))
 
     def _load_into(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
+        with store_lock(directory, exclusive=False):  # no save can swap or delete the data while it is read
+            self._read_locked(directory, analyzer)
+
+    def _read_locked(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
         manifest = _read_manifest(directory)
         saved = _loading(directory, MANIFEST, lambda: Analyzer.from_dict(manifest["analyzer"]))
         if analyzer is not None and Analyzer.from_dict(analyzer) != saved:
@@ -515,6 +527,38 @@ def _check_save_target(directory: Path) -> None:
         raise DocumentStoreError(
             f"cannot save document store to '{directory}': non-empty folder that is not a docqa store"
         )
+
+
+@contextmanager
+def store_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold an OS advisory lock (``flock``) on the store directory: exclusive to save, shared to load.
+
+    The lock belongs to the open descriptor, so a killed process releases it. Where directories cannot be
+    opened or ``fcntl`` does not exist (Windows), there is no lock: saves stay atomic, not serialized.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError as error:
+        raise DocumentStoreError(f"cannot lock document store '{directory}': {error.strerror or error}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _remove_stale(directory: Path, keep: str) -> None:
+    """Remove every data folder but ``keep`` and temporary manifests; only call under the exclusive lock."""
+    for stale in directory.glob(f"{_DATA_PREFIX}*"):
+        if stale.name != keep and stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    for temporary in directory.glob(f".{MANIFEST}.*.tmp"):
+        temporary.unlink(missing_ok=True)
 
 
 def _document_lines(docs: Sequence[Document | None]) -> Iterator[bytes]:

@@ -1,0 +1,153 @@
+"""Saves and loads of one store from several real processes, and a save killed with SIGKILL half-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from docqa.document_stores import InMemoryDocumentStore
+from docqa.document_stores.in_memory import MANIFEST
+from docqa.schema import Document
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+
+# A child process: save store state number STATE to DIR ROUNDS times, or load DIR ROUNDS times and print what it saw.
+_CHILD = r"""
+import sys
+from docqa.document_stores import InMemoryDocumentStore
+from docqa.schema import Document
+
+role, directory, state, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+def state_documents(state):
+    return [Document(f"state {state} passage {i} " + "word " * 50, meta={"state": state}) for i in range(40 + state)]
+
+if role == "save":
+    store = InMemoryDocumentStore()
+    store.write_documents(state_documents(state))
+    for _ in range(rounds):
+        store.save(directory)
+else:
+    for _ in range(rounds):
+        store = InMemoryDocumentStore.load(directory)
+        states = {doc.meta["state"] for doc in store.filter_documents()}
+        assert len(states) == 1, states
+        [seen] = states
+        assert store.count_documents() == 40 + seen
+        print(seen, flush=True)
+"""
+
+# A child that saves and stops for good once its data folder is written, before the manifest points to it.
+_STALLED_SAVE = r"""
+import sys, time
+from pathlib import Path
+import docqa.document_stores.in_memory as in_memory
+from docqa.document_stores import InMemoryDocumentStore
+from docqa.schema import Document
+
+directory, ready = sys.argv[1], Path(sys.argv[2])
+write_data = InMemoryDocumentStore._write_data
+
+def stall(self, folder):
+    files = write_data(self, folder)
+    ready.write_text(folder.name)
+    time.sleep(600)
+    return files
+
+InMemoryDocumentStore._write_data = stall
+store = InMemoryDocumentStore()
+store.write_documents([Document("the new copy that never lands")])
+store.save(directory)
+"""
+
+_COUNT = (
+    "import sys; from docqa.document_stores import InMemoryDocumentStore as S; "
+    "print(S.load(sys.argv[1]).count_documents())"
+)
+
+
+def _state_documents(state: int) -> list[Document]:
+    return [Document(f"state {state} passage {i} " + "word " * 50, meta={"state": state}) for i in range(40 + state)]
+
+
+def _spawn(script: str, *args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
+    for _ in range(1200):
+        if path.exists():
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def _data_folders(directory: Path) -> set[str]:
+    return {item.name for item in directory.iterdir() if item.name.startswith("data-")}
+
+
+def test_concurrent_saves_and_loads_from_processes_never_lose_the_store(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    first = InMemoryDocumentStore()
+    first.write_documents(_state_documents(0))
+    first.save(directory)
+    savers = [_spawn(_CHILD, "save", directory, state, 15) for state in (1, 2, 3)]
+    loaders = [_spawn(_CHILD, "load", directory, 0, 25) for _ in range(2)]
+    seen: set[int] = set()
+    for process in savers + loaders:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        seen.update(int(line) for line in out.split())
+    assert seen <= {0, 1, 2, 3}
+    assert len(seen) >= 1
+    final = InMemoryDocumentStore.load(directory)
+    [state] = {doc.meta["state"] for doc in final.filter_documents()}
+    assert state in (1, 2, 3)  # the last save of one of the savers, whole
+    assert sorted(doc.content for doc in final.filter_documents()) == sorted(d.content for d in _state_documents(state))
+    manifest = json.loads((directory / MANIFEST).read_text())
+    assert _data_folders(directory) == {manifest["data_dir"]}
+
+
+def test_a_save_killed_half_way_leaves_the_previous_copy_and_its_orphan_is_removed_next_time(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    previous = InMemoryDocumentStore()
+    previous.write_documents([Document("the previous copy")])
+    previous.save(directory)
+    ready = tmp_path / "ready"
+    saver = _spawn(_STALLED_SAVE, directory, ready)
+    try:
+        _wait_for(ready, saver)
+        orphan = ready.read_text()
+        # While the stalled save holds the lock, a load in another process waits for it.
+        loader = _spawn(_COUNT, directory)
+        time.sleep(1.0)
+        assert loader.poll() is None
+        os.kill(saver.pid, signal.SIGKILL)
+    finally:
+        saver.kill()
+        saver.wait()
+    assert saver.returncode == -signal.SIGKILL
+    out, err = loader.communicate(timeout=60)
+    assert (loader.returncode, out.strip()) == (0, "1"), err  # it loaded the previous copy
+    assert orphan in _data_folders(directory)
+    loaded = InMemoryDocumentStore.load(directory)
+    assert [doc.content for doc in loaded.filter_documents()] == ["the previous copy"]
+    loaded.write_documents([Document("added after the crash")])
+    loaded.save()
+    assert orphan not in _data_folders(directory)
+    assert len(_data_folders(directory)) == 1
+    again = InMemoryDocumentStore.load(directory)
+    assert sorted(doc.content for doc in again.filter_documents()) == ["added after the crash", "the previous copy"]
