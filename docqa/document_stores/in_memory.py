@@ -56,6 +56,8 @@ class InMemoryDocumentStore:
         self._analyzer = Analyzer.from_dict(analyzer)
         #: The model the stored embeddings came from (saved with the store), so that queries are embedded alike.
         self.embedding_model: str | None = None
+        #: How the stored passages were split (``docqa index`` records its splitter's settings; saved with the store).
+        self.split_settings: dict[str, Any] | None = None
         self._reset()
         if path is None:
             return
@@ -421,6 +423,7 @@ class InMemoryDocumentStore:
                 "num_documents": len(self._docs),
                 "embedding_dim": self.embedding_dim,
                 "embedding_model": self.embedding_model,
+                "split_settings": self.split_settings,
                 "analyzer": self._analyzer.to_dict(),
                 "files": files,
             }
@@ -493,6 +496,7 @@ class InMemoryDocumentStore:
             raise DocumentStoreError(f"cannot load document store '{directory}': documents.jsonl repeats an id")
         self._has_embedding = np.zeros(len(docs), dtype=bool)
         self.embedding_model = manifest.get("embedding_model")
+        self.split_settings = manifest.get("split_settings")
         if manifest["embedding_dim"] is not None:
             self._load_embeddings(directory, folder, len(docs), manifest["embedding_dim"])
 
@@ -633,6 +637,7 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         and isinstance(manifest.get("num_documents"), int)
         and (manifest.get("embedding_dim") is None or isinstance(manifest.get("embedding_dim"), int))
         and (manifest.get("embedding_model") is None or isinstance(manifest.get("embedding_model"), str))
+        and (manifest.get("split_settings") is None or isinstance(manifest.get("split_settings"), dict))
     )
     if not valid:
         raise DocumentStoreError(
