@@ -19,23 +19,31 @@ A malformed filter raises :class:`~docqa.errors.FilterError` before anything is 
 
 Semantics
 ---------
-* **Missing field** (the key is absent, or an intermediate value is not a dict): ``==`` and ``in`` are false,
-  ``!=`` and ``not in`` are true, ordering comparisons are false. ``!=`` is exactly ``NOT ==`` and ``not in``
-  is exactly ``NOT in``, for every document.
-* **None**: a field present with value ``None`` equals ``None`` (``== None`` true, ``!= None`` false) and is
-  ``in`` a list containing ``None``. A missing field does not equal ``None``. Ordering comparisons with a
-  ``None`` field are false.
+These are Haystack 2.x's (its document-store test suite, ``haystack/testing/document_store.py``, passes here; see
+``tests/document_stores/test_haystack_filter_suite.py``), with the points Haystack leaves open made exact:
+
+* **No filter**: ``None`` and ``{}`` (at the top level) both mean "every document".
+* **Missing field** (the key is absent, or an intermediate value is not a dict) reads as ``None``, as in
+  Haystack's in-memory store: ``== None`` is true for a missing or None field, ``!= None`` for a field that is
+  present and not None; ``==`` with any other value is false and ``!=`` true. ``!=`` is exactly ``NOT ==`` and
+  ``not in`` exactly ``NOT in``, for every document. A missing or None field is ``in`` a list containing
+  ``None``.
+* **Ordering with None** (``{"operator": ">", "value": None}``, and ``>=``, ``<``, ``<=``) matches nothing (no
+  error). Ordering comparisons of a missing or None *field* are false.
 * **Equality** is Python's ``==`` (so ``1 == 1.0 == True``), except that two ISO-8601 date strings are equal
   when they denote the same instant (``"2020-01-01"`` equals ``"2020-01-01T00:00:00Z"``).
 * **Lists**: ``==`` / ``!=`` against a list value compare whole lists. ``in`` / ``not in`` need a list value
-  (else FilterError): a scalar field is ``in`` it when it equals one of its elements; a **list-valued field** is
-  ``in`` it when *any* of its elements is (e.g. tags), and ``not in`` it when none is.
-* **Ordering** (``>``, ``>=``, ``<``, ``<=``) needs a number (not a bool, not NaN) or an ISO-8601 date string as
-  the filter value, else FilterError. Numbers compare with numbers (ints and floats alike; bools are not
-  numbers here), dates with dates (both sides parsed; a naive date-time is taken as UTC). A document whose field
-  has another type (a plain string, a list, None, a bool...) simply does not match: heterogeneous metadata never
-  makes a query fail. Haystack raises in that case instead.
+  (else FilterError; a tuple is not a list): a scalar field is ``in`` it when it equals one of its elements; a
+  **list-valued field** is ``in`` it when *any* of its elements is (e.g. tags), and ``not in`` it when none is.
+* **Ordering** (``>``, ``>=``, ``<``, ``<=``) needs a number (not a bool, not NaN), an ISO-8601 date string or
+  ``None`` as the filter value, else FilterError (``"1"`` and ``[1]`` are errors, as in Haystack). Numbers
+  compare with numbers (ints and floats alike; bools are not numbers here), dates with dates (both sides
+  parsed; a naive date-time is taken as UTC). A document whose field has another type (a plain string, a list,
+  a bool...) simply does not match: heterogeneous metadata never makes a query fail. Haystack raises in that
+  case instead.
 * **Dates** are strings of the form ``YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|±HH:MM]``.
+* **Malformed trees** (no ``operator``, a logic node without ``conditions``, a comparison without ``field`` or
+  ``value``, an unknown operator or field) raise :class:`~docqa.errors.FilterError` naming the node.
 
 Evaluation works column-wise: each field used is gathered once into codes over its distinct values (cached
 until the documents change), each comparison is decided once per distinct value and scattered with numpy.
@@ -109,6 +117,8 @@ def validate_filters(filters: Any, where: str = "filters") -> Node:
     """Check ``filters`` completely and return its parsed tree; raise FilterError naming the bad node."""
     if not isinstance(filters, dict):
         raise FilterError(f"invalid filter at {where}: expected a mapping, got {type(filters).__name__}")
+    if not filters and where == "filters":  # ``{}`` at the top: no filter, an AND of nothing
+        return Logic("AND", ())
     if "operator" not in filters:
         raise FilterError(f"invalid filter at {where}: missing 'operator' (Haystack 2.x syntax is required)")
     operator = filters["operator"]
@@ -145,11 +155,12 @@ def _validate_comparison(node: dict[str, Any], operator: str, where: str) -> Com
     path = _field_path(field, where)
     if operator in ("in", "not in") and not isinstance(value, list):
         raise FilterError(f"invalid filter at {where}: {operator!r} needs a list value, got {value!r}")
-    if operator in _ORDERING:
+    if operator in _ORDERING and value is not None:
         valid_number = _is_number(value) and not math.isnan(value)
         if not valid_number and parse_date(value) is None:
             raise FilterError(
-                f"invalid filter at {where}: {operator!r} needs a number or an ISO-8601 date string, got {value!r}"
+                f"invalid filter at {where}: {operator!r} needs a number, an ISO-8601 date string or null, "
+                f"got {value!r}"
             )
     return Comparison(field, path, operator, value)
 
@@ -254,6 +265,8 @@ class DocumentColumns:
 def evaluate(node: Node, columns: DocumentColumns) -> np.ndarray:
     """The boolean mask of rows matching the validated filter ``node``."""
     if isinstance(node, Logic):
+        if not node.conditions:  # only the top-level ``{}``
+            return np.ones(len(columns), dtype=bool)
         masks = [evaluate(child, columns) for child in node.conditions]
         if node.operator == "OR":
             return np.logical_or.reduce(masks)
@@ -262,13 +275,17 @@ def evaluate(node: Node, columns: DocumentColumns) -> np.ndarray:
     column = columns.column(node.path)
     operator, value = node.operator, node.value
     if operator in _ORDERING:
+        if value is None:
+            return np.zeros(len(columns), dtype=bool)
         return column.scatter(_ordering(column, operator, value), missing=False)
     if operator in ("==", "!="):
         equal = _per_unique(column.uniques, lambda unique: _equal(unique, value))
-        return column.scatter(equal if operator == "==" else ~equal, missing=operator == "!=")
+        missing_equal = value is None  # a missing field reads as None
+        return column.scatter(equal if operator == "==" else ~equal, missing=missing_equal == (operator == "=="))
     member = _Membership(value)
     inside = _per_unique(column.uniques, member.contains)
-    return column.scatter(inside if operator == "in" else ~inside, missing=operator == "not in")
+    missing_inside = member.contains(None)
+    return column.scatter(inside if operator == "in" else ~inside, missing=missing_inside == (operator == "in"))
 
 
 def _ordering(column: _Column, operator: str, value: Any) -> np.ndarray:
@@ -276,8 +293,9 @@ def _ordering(column: _Column, operator: str, value: Any) -> np.ndarray:
     if _is_number(value):
         numbers = column.numbers
         return ~np.isnan(numbers) & compare(np.nan_to_num(numbers), value)
-    dates = column.dates
-    return ~np.isnan(dates) & compare(np.nan_to_num(dates), parse_date(value))
+    dates, target = column.dates, parse_date(value)
+    assert target is not None  # validated: the value is a number or a date
+    return ~np.isnan(dates) & compare(np.nan_to_num(dates), target)
 
 
 def _per_unique(uniques: list[Any], predicate: Callable[[Any], bool]) -> np.ndarray:

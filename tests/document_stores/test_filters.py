@@ -65,14 +65,15 @@ def ref_match(node: dict, doc: Document) -> bool:
         results = [ref_match(child, doc) for child in node["conditions"]]
         return {"AND": all(results), "OR": any(results), "NOT": not all(results)}[operator]
     value, target = ref_field(doc, node["field"]), node["value"]
+    value = None if value is MISSING else value  # a missing field reads as None (Haystack's in-memory store)
     if operator in ("==", "!="):
-        equal = value is not MISSING and ref_equal(value, target)
+        equal = ref_equal(value, target)
         return equal if operator == "==" else not equal
     if operator in ("in", "not in"):
         items = value if isinstance(value, list) else [value]
-        inside = value is not MISSING and any(ref_equal(item, t) for item in items for t in target)
+        inside = any(ref_equal(item, t) for item in items for t in target)
         return inside if operator == "in" else not inside
-    return value is not MISSING and ref_order(value, operator, target)
+    return value is not None and target is not None and ref_order(value, operator, target)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -117,6 +118,7 @@ def random_comparison(rng: np.random.Generator) -> dict:
         value = pool[int(rng.integers(len(pool)))]
     else:
         orderable = [v for v in pool if (is_number(v) and not math.isnan(v)) or ref_date(v) is not None]
+        orderable.append(None)  # matches nothing
         if not orderable:
             return {"field": field, "operator": "==", "value": pool[0]}
         value = orderable[int(rng.integers(len(orderable)))]
@@ -171,9 +173,15 @@ def matching(filters: dict) -> list[str]:
         ({"field": "meta.tags", "operator": "not in", "value": ["x", "z"]}, ["four"]),
         ({"field": "meta.tags", "operator": "==", "value": ["x", "y"]}, ["one"]),  # whole-list equality
         ({"field": "meta.tags", "operator": "==", "value": "x"}, ["three"]),
-        ({"field": "meta.who", "operator": "==", "value": None}, ["one"]),  # missing is not None
-        ({"field": "meta.who", "operator": "!=", "value": None}, ["two", "three", "four"]),
-        ({"field": "meta.who", "operator": "in", "value": [None]}, ["one"]),
+        ({"field": "meta.who", "operator": "==", "value": None}, ["one", "two", "three", "four"]),  # missing too
+        ({"field": "meta.year", "operator": "==", "value": None}, ["four"]),
+        ({"field": "meta.who", "operator": "!=", "value": None}, []),
+        ({"field": "meta.year", "operator": "!=", "value": None}, ["one", "two", "three"]),
+        ({"field": "meta.who", "operator": "in", "value": [None]}, ["one", "two", "three", "four"]),
+        ({"field": "meta.year", "operator": "not in", "value": [None, 2020]}, ["two", "three"]),
+        ({"field": "meta.year", "operator": ">", "value": None}, []),
+        ({"field": "meta.year", "operator": "<=", "value": None}, []),
+        ({}, ["one", "two", "three", "four"]),  # no filter
         ({"field": "meta.date", "operator": ">", "value": "2021-05-01T09:59:59Z"}, ["one"]),
         ({"field": "meta.date", "operator": ">=", "value": "2021-05-01"}, ["one", "two"]),
         ({"field": "meta.date", "operator": "<", "value": "2021-05-01T12:00:00+02:00"}, ["two"]),
@@ -258,8 +266,9 @@ def test_filter_cache_is_refreshed_after_writes_and_deletes() -> None:
         ({"field": 3, "operator": "==", "value": 1}, r"'field' must be a string"),
         ({"field": "meta.x", "operator": "in", "value": "abc"}, r"'in' needs a list"),
         ({"field": "meta.x", "operator": "not in", "value": 3}, r"'not in' needs a list"),
-        ({"field": "meta.x", "operator": ">", "value": "abc"}, r"'>' needs a number or an ISO-8601 date"),
-        ({"field": "meta.x", "operator": "<=", "value": None}, r"'<=' needs a number"),
+        ({"field": "meta.x", "operator": ">", "value": "abc"}, r"'>' needs a number, an ISO-8601 date string or null"),
+        ({"field": "meta.x", "operator": "<=", "value": "1"}, r"'<=' needs a number"),
+        ({"operator": "AND", "conditions": [{}]}, r"at filters\.conditions\[0\]: missing 'operator'"),
         ({"field": "meta.x", "operator": ">=", "value": True}, r"'>=' needs a number"),
         ({"field": "meta.x", "operator": "<", "value": float("nan")}, r"'<' needs a number"),
         ({"field": "meta.x", "operator": "<", "value": [1]}, r"'<' needs a number"),
