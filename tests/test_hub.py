@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from docqa.errors import ModelLoadError
-from docqa.hub import hub_reachable, load_local_first
+from docqa.errors import ComponentError, ModelLoadError
+from docqa.hub import QA_HEAD, hub_reachable, load_local_first, load_transformers_model, resolve_device
 
 
 class RecordingLoader:
@@ -86,3 +86,66 @@ def test_a_reachable_hub_is_asked_after_the_cache(monkeypatch: pytest.MonkeyPatc
     loader = RecordingLoader(cached=False)
     assert load_local_first("org/model", loader, failure) == "model from hub"
     assert loader.calls == [("org/model", True), ("org/model", False)]
+
+
+def test_a_missing_path_is_no_model_directory_without_asking_anything(tmp_path: Path) -> None:
+    loader = RecordingLoader(cached=True)
+    for path in (str(tmp_path / "absent"), "./absent-model", "models/qa/absent", "~/absent-model"):
+        with pytest.raises(ModelLoadError, match=f"^no model directory at {path} "):
+            load_local_first(path, loader, failure)
+    assert loader.calls == []
+
+
+def test_resolve_device_validates_in_one_message() -> None:
+    import torch
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device() == ("cuda" if torch.cuda.is_available() else "cpu" if not _has_mps() else "mps")
+    for bad in ("nonsense", "", "cuda:x", "CPU", 3, None):
+        with pytest.raises(ComponentError, match="device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got"):
+            resolve_device(bad)  # type: ignore[arg-type]
+    absent = f"cuda:{torch.cuda.device_count()}"  # one past the last CUDA device, whatever the machine
+    with pytest.raises(ComponentError, match=f"device '{absent}' is not available on this machine"):
+        resolve_device(absent)
+
+
+def _has_mps() -> bool:
+    import torch
+
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+
+
+def test_transformers_loader_refuses_a_checkpoint_without_the_head(
+    minilm_model: str, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    with pytest.raises(ModelLoadError) as caught:
+        load_transformers_model(minilm_model, AutoModelForQuestionAnswering, "question-answering model", head=QA_HEAD)
+    assert str(caught.value) == (
+        f"{minilm_model} has no question-answering head (qa_outputs missing); train one with docqa train"
+    )
+    captured = capfd.readouterr()
+    assert "LOAD REPORT" not in captured.err + captured.out + caplog.text
+    assert "Loading weights" not in captured.err
+    assert hf_logging.get_verbosity() == verbosity  # the quiet settings are undone
+
+
+def test_transformers_loader_loads_with_and_without_a_required_head(minilm_model: str, tiny_bert_qa_dir: Path) -> None:
+    from transformers import AutoModel, AutoModelForQuestionAnswering
+
+    qa_model, tokenizer = load_transformers_model(
+        str(tiny_bert_qa_dir), AutoModelForQuestionAnswering, "question-answering model", head=QA_HEAD
+    )
+    assert type(qa_model).__name__ == "BertForQuestionAnswering" and tokenizer.is_fast
+    encoder, _ = load_transformers_model(minilm_model, AutoModel, "encoder")  # no head asked for: no refusal
+    assert type(encoder).__name__ == "BertModel"
+
+
+def test_transformers_loader_wraps_unusable_directories(tmp_path: Path) -> None:
+    from transformers import AutoModel
+
+    with pytest.raises(ModelLoadError, match=r"^could not load fill-mask model '.*' \(.*\); pass a local directory"):
+        load_transformers_model(str(tmp_path), AutoModel, "fill-mask model")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.errors import ComponentError, ModelLoadError
-from docqa.hub import load_local_first
+from docqa.hub import load_local_first, resolve_device
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -13,13 +13,6 @@ _HOW_TO_FIX = (
     "pass a local model directory as model=..., or pre-download it and set HF_HUB_OFFLINE=1 "
     "to load it from the Hugging Face cache"
 )
-
-
-def resolve_device(device: str) -> str | None:
-    """``"auto"`` lets sentence-transformers pick (CUDA if available, else CPU); anything else is passed on."""
-    if not isinstance(device, str) or not device:
-        raise ComponentError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', not {device!r}")
-    return None if device == "auto" else device
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from docqa.core.component import component
 from docqa.core.validation import check_int
 from docqa.errors import ComponentError
+from docqa.hub import resolve_device
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
 from docqa.readers.model_loading import load_qa_model
 from docqa.readers.span_decoding import best_spans, null_scores
@@ -130,7 +131,7 @@ class ExtractiveReader:
         if self._model is not None:
             return
         # the ONNX export traces the model on the CPU, where ONNX Runtime then runs it
-        self._torch_device = _resolve_device("cpu" if self.backend == "onnx" else self.device)
+        self._torch_device = _torch_device("cpu" if self.backend == "onnx" else self.device)
         qa_model, tokenizer = load_qa_model(self.model)
         self._check_window_geometry(tokenizer, qa_model)
         qa_model.eval()
@@ -295,18 +296,13 @@ def _check_backend(backend: Any, device: Any, quantize: bool) -> None:
         raise ComponentError("ExtractiveReader: quantize=True is PyTorch quantization: it needs backend='torch'")
 
 
-def _resolve_device(device: str) -> Any:
+def _torch_device(device: str) -> Any:
     import torch
 
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
     try:
-        return torch.device(device)
-    except RuntimeError as error:
-        raise ComponentError(f"ExtractiveReader: unknown device {device!r} ({error})") from error
+        return torch.device(resolve_device(device))
+    except ComponentError as error:
+        raise ComponentError(f"ExtractiveReader: {error}") from error
 
 
 def _quantized(qa_model: Any, device: Any) -> Any:

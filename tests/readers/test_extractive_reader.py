@@ -224,7 +224,7 @@ def test_bad_top_k_and_parameters(tiny_bert: Path) -> None:
         ExtractiveReader(model=str(tiny_bert), max_answer_length=0)
     with pytest.raises(ComponentError, match="doc_stride"):
         ExtractiveReader(model=str(tiny_bert), max_seq_len=64, max_query_length=16, doc_stride=50).warm_up()
-    with pytest.raises(ComponentError, match="device 'nonsense'"):
+    with pytest.raises(ComponentError, match="device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'nonsense'"):
         ExtractiveReader(model=str(tiny_bert), device="nonsense").warm_up()
     with pytest.raises(ComponentError, match="2 queries but 1"):
         _reader(tiny_bert).run_batch(query=["a?", "b?"], documents=[[Document(PLAIN_TEXT)]])
