@@ -17,6 +17,7 @@ from docqa.core.component import capture_init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.bm25_index import BM25Index, BM25Params, select_top_k
 from docqa.document_stores.filters import DocumentColumns, evaluate, validate_filters
+from docqa.document_stores.wal import WriteAheadLog, replay
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError
 from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
@@ -58,6 +59,8 @@ class InMemoryDocumentStore:
         self.embedding_model: str | None = None
         #: How the stored passages were split (``docqa index`` records its splitter's settings; saved with the store).
         self.split_settings: dict[str, Any] | None = None
+        #: When set (see :meth:`WriteAheadLog.attach`), every write and delete is appended to it before returning.
+        self.wal: WriteAheadLog | None = None
         self._reset()
         if path is None:
             return
@@ -114,6 +117,8 @@ class InMemoryDocumentStore:
         batches = (
             [analyze(text) for text in contents[i : i + _INDEX_BATCH]] for i in range(0, len(contents), _INDEX_BATCH)
         )
+        if self.wal is not None:
+            self.wal.log_write(selected, self.embedding_model)
         self._index.add(batches)  # tokenizes everything before changing any state
         if replaced:
             self._tombstone([self._id_to_row.pop(doc_id) for doc_id in replaced])
@@ -148,6 +153,8 @@ class InMemoryDocumentStore:
         """Delete the documents with these ids; unknown ids are ignored."""
         if isinstance(ids, str):
             raise DocumentStoreError("delete_documents expects a list of ids, not a single string")
+        if self.wal is not None and (known := [doc_id for doc_id in dict.fromkeys(ids) if doc_id in self._id_to_row]):
+            self.wal.log_delete(known)
         rows = {self._id_to_row.pop(doc_id) for doc_id in ids if doc_id in self._id_to_row}
         if rows:
             self._tombstone(sorted(rows))
@@ -467,6 +474,7 @@ class InMemoryDocumentStore:
     def _load_into(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
         with store_lock(directory, exclusive=False):  # no save can swap or delete the data while it is read
             self._read_locked(directory, analyzer)
+            replay(self, directory)  # changes logged since that snapshot (see docqa.document_stores.wal)
 
     def _read_locked(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
         manifest = _read_manifest(directory)
