@@ -50,7 +50,10 @@ BUILTIN_COMPONENTS: Mapping[str, str] = MappingProxyType(
 )
 
 BUILTIN_DOCUMENT_STORES: Mapping[str, str] = MappingProxyType(
-    {"InMemoryDocumentStore": "docqa.document_stores.in_memory:InMemoryDocumentStore"}
+    {
+        "InMemoryDocumentStore": "docqa.document_stores.in_memory:InMemoryDocumentStore",
+        "PostgresDocumentStore": "docqa.document_stores.postgres.store:PostgresDocumentStore",
+    }
 )
 
 Kind = Literal["component", "document store"]
