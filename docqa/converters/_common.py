@@ -31,8 +31,14 @@ def read_bytes(path: Source) -> bytes:
         raise ConversionError(f"{path}: cannot read file ({error.strerror or error})") from None
 
 
-def decode_utf8(data: bytes, path: Source) -> str:
-    """Decode ``data`` as UTF-8 (a leading BOM is dropped) and normalise line endings to ``\\n``."""
+def decode_utf8(data: bytes, path: Source, *, universal_newlines: bool = False) -> str:
+    """Decode ``data`` as UTF-8; a leading BOM is dropped, line endings are kept as they are.
+
+    The result is "the file's decoded text without the BOM": what ``open(path, encoding="utf-8-sig",
+    newline="")`` reads, so an offset into it is an offset into the file as an editor shows it, CRLF files
+    included. ``universal_newlines=True`` turns ``\r\n`` and ``\r`` into ``\n`` (for parsers of structured
+    formats, whose output text is not the file's).
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -40,13 +46,12 @@ def decode_utf8(data: bytes, path: Source) -> str:
         raise ConversionError(
             f"{path}: not valid UTF-8 (byte 0x{bad} at offset {error.start}); re-encode the file as UTF-8"
         ) from None
-    # Universal newlines, as text-mode open() would do: offsets then mean the same on every platform.
-    return _NEWLINES.sub("\n", text)
+    return _NEWLINES.sub("\n", text) if universal_newlines else text
 
 
-def read_text(path: Source) -> str:
-    """Read ``path`` as UTF-8 text, raising :class:`ConversionError` naming the file on any problem."""
-    return decode_utf8(read_bytes(path), path)
+def read_text(path: Source, *, universal_newlines: bool = False) -> str:
+    """Read ``path`` as UTF-8 text (see :func:`decode_utf8`), raising :class:`ConversionError` naming the file."""
+    return decode_utf8(read_bytes(path), path, universal_newlines=universal_newlines)
 
 
 def require_text(text: str, path: Source, what: str = "file") -> str:

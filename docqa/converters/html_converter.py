@@ -144,7 +144,7 @@ def html_to_text(markup: str | bytes) -> tuple[str, str | None]:
 def _decode_markup(data: bytes, path: Source) -> str | bytes:
     """UTF-8 text, or the raw bytes when the page itself declares another charset (lxml then honours it)."""
     try:
-        return decode_utf8(data, path)
+        return decode_utf8(data, path, universal_newlines=True)
     except ConversionError:
         declared = EncodingDetector.find_declared_encoding(data, is_html=True)
         if declared is None or declared.lower().replace("_", "-") in ("utf-8", "utf8"):

@@ -50,7 +50,7 @@ def convert_jsonl_file(
     ``file_path``, ``file_name`` and ``line_number``. A malformed line raises
     :class:`~docqa.errors.ConversionError` naming the file and line: a file is converted whole or not at all.
     """
-    text = require_text(read_text(path), path)
+    text = require_text(read_text(path, universal_newlines=True), path)
     documents: list[Document] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():

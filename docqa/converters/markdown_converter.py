@@ -60,12 +60,7 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
             else:
                 blocks.append(text)
             previous = tokens[index - 1] if index else None
-            if (
-                title is None
-                and previous is not None
-                and previous.type == "heading_open"
-                and previous.tag == "h1"
-            ):
+            if title is None and previous is not None and previous.type == "heading_open" and previous.tag == "h1":
                 title = text
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.strip("\n"))
@@ -85,7 +80,7 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
 
 def convert_markdown_file(path: Source, meta: dict[str, Any] | None = None) -> list[Document]:
     """Convert one Markdown file into a :class:`Document`; the first ``# heading`` is ``meta["title"]``."""
-    text, title = markdown_to_text(require_text(read_text(path), path))
+    text, title = markdown_to_text(require_text(read_text(path, universal_newlines=True), path))
     require_text(text, path, what="text (after removing Markdown syntax)")
     document_meta = file_meta(path, meta)
     if title is not None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+import logging
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from docqa.converters._common import Source, convert_each, file_meta, read_bytes
@@ -22,19 +25,36 @@ def _page_texts(path: Source) -> list[str]:
         raise ConversionError(f"{path}: reading PDF needs pypdf: pip install 'docqa[pdf]'") from None
     data = read_bytes(path)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ConversionError(f"{path}: the PDF is encrypted with a password")
-        return [(page.extract_text() or "").strip() for page in reader.pages]
+        with _quiet_pypdf():
+            return _extract(PdfReader, data, path)
     except ConversionError:
         raise
     except Exception as error:  # pypdf raises many exception types on damaged files
         raise ConversionError(f"{path}: cannot read PDF ({type(error).__name__}: {error})") from None
 
 
-def convert_pdf_file(
-    path: Source, meta: dict[str, Any] | None = None, per_page: bool = False
-) -> list[Document]:
+def _extract(reader_class: Any, data: bytes, path: Source) -> list[str]:
+    reader = reader_class(io.BytesIO(data))
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise ConversionError(f"{path}: the PDF is encrypted with a password")
+    return [(page.extract_text() or "").strip() for page in reader.pages]
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """Keep pypdf's own log lines and warnings ("EOF marker not found") off stderr: docqa reports the file."""
+    logger = logging.getLogger("pypdf")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(previous)
+
+
+def convert_pdf_file(path: Source, meta: dict[str, Any] | None = None, per_page: bool = False) -> list[Document]:
     """Convert a PDF's text layer into documents.
 
     With ``per_page=False`` (default) one document per file: pages joined by a blank line, with

@@ -14,9 +14,7 @@ from docqa.schema import Document
 
 def _articles(data: Any, path: Source) -> list[Any]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ConversionError(
-            f"{path}: not a SQuAD file (expected a JSON object with a 'data' list of articles)"
-        )
+        raise ConversionError(f"{path}: not a SQuAD file (expected a JSON object with a 'data' list of articles)")
     return data["data"]
 
 

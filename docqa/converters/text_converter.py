@@ -11,7 +11,10 @@ from docqa.schema import Document
 
 
 def convert_text_file(path: Source, meta: dict[str, Any] | None = None) -> list[Document]:
-    """Read a UTF-8 text file into one :class:`Document` (line endings normalised to ``\\n``).
+    """Read a UTF-8 text file into one :class:`Document` whose content is the file's decoded text without the BOM.
+
+    Line endings are kept (``\\r\\n`` stays ``\\r\\n``), so offsets into the content, and answer spans, are
+    offsets into the text of the file as a user reads it: ``open(path, encoding="utf-8-sig", newline="").read()``.
 
     Raises :class:`~docqa.errors.ConversionError` naming the file if it is unreadable, not UTF-8 or empty.
     """

@@ -62,12 +62,17 @@ def test_search_table_output(sample_store: Path) -> None:
 
 
 def test_search_with_filters(sample_store: Path) -> None:
+    # "Kublai Khan" is in Yuan_dynasty.txt, "Newton" in Force.txt: the filter must keep only Force.txt's passages.
+    query = ["search", "Kublai Khan Newton", "--store", str(sample_store), "--json"]
+    unfiltered = runner.invoke(app, query)
+    assert unfiltered.exit_code == 0, unfiltered.output
+    assert "Yuan_dynasty.txt" in {d["meta"]["file_name"] for d in json.loads(unfiltered.stdout)}
     only_force = json.dumps({"field": "meta.file_name", "operator": "==", "value": "Force.txt"})
-    result = runner.invoke(
-        app, ["search", "Kublai Khan", "--store", str(sample_store), "--filters", only_force, "--json"]
-    )
+    result = runner.invoke(app, [*query, "--filters", only_force])
     assert result.exit_code == 0, result.output
-    assert {d["meta"]["file_name"] for d in json.loads(result.stdout)} <= {"Force.txt"}
+    found = json.loads(result.stdout)
+    assert found and {d["meta"]["file_name"] for d in found} == {"Force.txt"}
+    assert all("newton" in d["content"].lower() for d in found)
 
 
 @pytest.mark.parametrize(

@@ -122,9 +122,7 @@ def test_explicit_paths_keep_their_order_missing_ones_are_reported_duplicates_re
     tmp_path: Path,
 ) -> None:
     _tree(tmp_path, {"one.txt": b"one", "two.txt": b"two"})
-    result = convert_paths(
-        [tmp_path / "two.txt", str(tmp_path / "missing.md"), tmp_path / "one.txt", tmp_path]
-    )
+    result = convert_paths([tmp_path / "two.txt", str(tmp_path / "missing.md"), tmp_path / "one.txt", tmp_path])
     assert [d.content for d in result.documents] == ["two", "one"]
     assert result.skipped == [SkippedFile(str(tmp_path / "missing.md"), "no such file or directory")]
     assert result.files == 2
@@ -157,8 +155,28 @@ def test_convert_file_raises_for_bad_input(tmp_path: Path) -> None:
         convert_file(tmp_path / "x.rtf")
 
 
-def test_every_supported_extension_has_a_converter(tmp_path: Path) -> None:
-    assert set(SUPPORTED_EXTENSIONS) >= {".txt", ".md", ".html", ".htm", ".jsonl", ".json", ".pdf"}
+def test_every_supported_extension_has_a_converter(
+    tmp_path: Path, pdf_bytes: Callable[[list[list[str]]], bytes]
+) -> None:
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": "sample of json", "qas": []}]}]}
+    samples = {
+        ".txt": b"sample of txt",
+        ".md": b"# Title\n\nsample of *md*",
+        ".markdown": b"sample of **markdown**",
+        ".html": b"<html><body><p>sample of html</p></body></html>",
+        ".htm": b"<p>sample of htm</p>",
+        ".jsonl": b'{"content": "sample of jsonl"}\n',
+        ".json": json.dumps(squad).encode(),
+        ".pdf": pdf_bytes([["sample of pdf"]]),
+    }
+    assert set(SUPPORTED_EXTENSIONS) == set(samples)
+    for extension, payload in samples.items():
+        path = tmp_path / f"sample{extension.upper() if extension == '.txt' else extension}"
+        path.write_bytes(payload)
+        documents = convert_file(path)
+        assert len(documents) == 1, extension
+        assert f"sample of {extension[1:]}" in documents[0].content, extension
+        assert documents[0].meta["file_name"] == path.name
 
 
 def test_component_skips_and_logs_bad_files(corpus: Path, caplog: pytest.LogCaptureFixture) -> None:

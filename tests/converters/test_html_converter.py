@@ -55,9 +55,7 @@ def test_visible_text_keeps_blocks_as_paragraphs() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "dropped", ["do not index", "not text", "Home", "About", "comment", "color", "JavaScript"]
-)
+@pytest.mark.parametrize("dropped", ["do not index", "not text", "Home", "About", "comment", "color", "JavaScript"])
 def test_scripts_styles_nav_comments_are_dropped(dropped: str) -> None:
     text, _ = html_to_text(PAGE)
     assert dropped not in text
@@ -87,9 +85,7 @@ def test_page_without_title_has_no_title_meta(tmp_path: Path) -> None:
 def test_declared_legacy_charset_is_honoured(tmp_path: Path) -> None:
     path = tmp_path / "latin.html"
     path.write_bytes(
-        '<html><head><meta charset="iso-8859-1"></head><body><p>Café crème</p></body></html>'.encode(
-            "latin-1"
-        )
+        '<html><head><meta charset="iso-8859-1"></head><body><p>Café crème</p></body></html>'.encode("latin-1")
     )
     [doc] = convert_html_file(path)
     assert doc.content == "Café crème"

@@ -55,9 +55,7 @@ def test_markdown_syntax_is_removed_and_blocks_become_paragraphs() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "syntax", ["**", "](", "https://", "```", "---", "front matter", "<span>", "|---", "&amp;"]
-)
+@pytest.mark.parametrize("syntax", ["**", "](", "https://", "```", "---", "front matter", "<span>", "|---", "&amp;"])
 def test_no_markup_survives(syntax: str) -> None:
     text, _ = markdown_to_text(NOTES)
     assert syntax not in text

@@ -46,9 +46,7 @@ def test_per_page_documents_skip_empty_pages_and_number_from_one(pdf_path: Path)
     assert [d.content for d in docs] == [_page_text(PAGES[0]), _page_text(PAGES[2])]
 
 
-def test_pdf_without_text_layer_is_an_error(
-    tmp_path: Path, pdf_bytes: Callable[[list[list[str]]], bytes]
-) -> None:
+def test_pdf_without_text_layer_is_an_error(tmp_path: Path, pdf_bytes: Callable[[list[list[str]]], bytes]) -> None:
     path = tmp_path / "scan.pdf"
     path.write_bytes(pdf_bytes([[], []]))
     with pytest.raises(ConversionError, match=r"scan\.pdf: the PDF has no extractable text"):

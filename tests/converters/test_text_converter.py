@@ -18,11 +18,14 @@ def test_text_file_becomes_one_document_with_file_meta(tmp_path: Path) -> None:
     assert doc.meta == {"lang": "de", "file_path": str(path), "file_name": "notes.txt"}
 
 
-def test_line_endings_are_normalised_and_bom_dropped(tmp_path: Path) -> None:
+def test_bom_is_dropped_and_line_endings_are_kept(tmp_path: Path) -> None:
     path = tmp_path / "dos.txt"
     path.write_bytes(b"\xef\xbb\xbfone\r\ntwo\rthree\n")
     [doc] = convert_text_file(path)
-    assert doc.content == "one\ntwo\nthree\n"
+    assert doc.content == "one\r\ntwo\rthree\n"
+    # The decoded text without the BOM: what a user's editor (or Python with newline="") reads.
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        assert doc.content == handle.read()
 
 
 def test_several_sources_keep_their_order_and_the_caller_meta_is_not_mutated(tmp_path: Path) -> None:
