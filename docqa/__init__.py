@@ -36,6 +36,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "CrossEncoderRanker": "docqa.rankers",
     "ExtractiveReader": "docqa.readers",
     "ExtractiveQAPipeline": "docqa.pipelines",
+    "FillMask": "docqa.fill_mask",
 }
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "ExtractiveQAPipeline",
     "ExtractiveReader",
     "FileConverter",
+    "FillMask",
     "InMemoryDocumentStore",
     "Pipeline",
     "SentenceTransformersDocumentEmbedder",
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
     from docqa.document_stores.base import DuplicatePolicy
     from docqa.document_stores.in_memory import InMemoryDocumentStore
     from docqa.embedders import SentenceTransformersDocumentEmbedder, SentenceTransformersTextEmbedder
+    from docqa.fill_mask import FillMask
     from docqa.joiners import DocumentJoiner
     from docqa.pipelines import ExtractiveQAPipeline
     from docqa.rankers import CrossEncoderRanker

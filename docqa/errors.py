@@ -36,3 +36,12 @@ class ComponentError(DocqaError):
 
 class PipelineError(DocqaError):
     """A pipeline is malformed: bad connection, cycle, missing input, unknown component type, bad YAML..."""
+
+
+class RequestError(DocqaError):
+    """A request body (the model cards' real-time formats, a batch record) is malformed; the message names the
+    field and index (``input_data.question[1]: ...``); ``details`` lists every problem as ``{"loc", "msg"}``."""
+
+    def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details if details is not None else [{"loc": "", "msg": message}]

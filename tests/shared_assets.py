@@ -61,3 +61,35 @@ def build_tiny_classifier(model_dir: Path, num_labels: int = 1, **config: Any) -
         model_dir
     )
     return model_dir
+
+
+_MLM_SIZES = {"num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128, "initializer_range": 0.5}
+
+
+def build_masked_lm(family: str, model_dir: Path, tokenizer_dir: Path = BERT_TOKENIZER) -> Path:
+    """A 2-layer, 64-hidden masked LM of ``family`` ("bert", "distilbert" or "roberta") with random weights.
+
+    ``initializer_range=0.5`` makes its predictions peaked, so the top candidates are well apart and their
+    order cannot flip on float rounding (e.g. padded in a batch against unpadded alone).
+    """
+    import torch
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        DistilBertConfig,
+        DistilBertForMaskedLM,
+        RobertaConfig,
+        RobertaForMaskedLM,
+    )
+
+    torch.manual_seed(0)
+    if family == "distilbert":
+        config = DistilBertConfig(
+            vocab_size=30522, dim=64, n_layers=2, n_heads=2, hidden_dim=128, initializer_range=0.5
+        )
+        return save_with_tokenizer(model_dir, DistilBertForMaskedLM(config).eval(), tokenizer_dir)
+    if family == "roberta":
+        config = RobertaConfig(vocab_size=50265, hidden_size=64, max_position_embeddings=514, **_MLM_SIZES)
+        return save_with_tokenizer(model_dir, RobertaForMaskedLM(config).eval(), ROBERTA_TOKENIZER)
+    config = BertConfig(vocab_size=30522, hidden_size=64, **_MLM_SIZES)
+    return save_with_tokenizer(model_dir, BertForMaskedLM(config).eval(), tokenizer_dir)

@@ -46,6 +46,7 @@ BUILTIN_COMPONENTS: Mapping[str, str] = MappingProxyType(
         ),
         "DocumentJoiner": "docqa.joiners.document_joiner:DocumentJoiner",
         "CrossEncoderRanker": "docqa.rankers.cross_encoder_ranker:CrossEncoderRanker",
+        "FillMask": "docqa.fill_mask.fill_mask:FillMask",
     }
 )
 
