@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, handle_errors, load_store, print_json
+from docqa.cli._common import console, fail, handle_errors, load_store, print_json, show_progress
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
 if TYPE_CHECKING:
@@ -23,6 +22,7 @@ def _eval_group() -> None:
     """Evaluate docqa components on benchmark data."""
     # A callback keeps `eval` a command group (`docqa eval squad ...`) even while it has a single command.
 
+
 _METRIC_ROWS = [
     ("exact", "exact match (%)"),
     ("f1", "F1 (%)"),
@@ -33,35 +33,44 @@ _METRIC_ROWS = [
     ("NoAns_exact", "unanswerable: exact (%)"),
     ("NoAns_f1", "unanswerable: F1 (%)"),
     ("NoAns_total", "unanswerable: questions"),
-    ("best_exact", "best exact (%)"),
-    ("best_exact_thresh", "best exact: no-answer score threshold"),
-    ("best_f1", "best F1 (%)"),
-    ("best_f1_thresh", "best F1: no-answer score threshold"),
 ]
 
 
 @eval_app.command("squad")
 def squad(
     file: Annotated[Path, typer.Argument(help="SQuAD 2.0 JSON file (e.g. dev-v2.0.json).")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Question-answering model: hub id or local "
-                                       "directory.")] = DEFAULT_READER_MODEL,
-    open_domain: Annotated[bool, typer.Option("--open-domain", help="Retrieve paragraphs with BM25 instead "
-                                              "of reading each question's gold paragraph.")] = False,
-    store: Annotated[Path | None, typer.Option("--store", "-s", help="Store to retrieve from (implies "
-                                               "--open-domain); default: the file's own paragraphs.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Folder for predictions.json, "
-                                                "na_probs.json and metrics.json.")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Folder for the report plots (needs "
-                                                "matplotlib).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N "
-                                              "questions.")] = None,
-    no_answer_threshold: Annotated[float, typer.Option("--no-answer-threshold", help="The reader predicts no "
-                                                       "answer when best span - null score is below "
-                                                       "this.")] = 0.0,
-    retriever_top_k: Annotated[int, typer.Option("--retriever-top-k", min=1, help="Paragraphs retrieved per "
-                                                 "question in open-domain mode.")] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size "
-                                            "(windows).")] = 32,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Question-answering model: hub id or local directory.")
+    ] = DEFAULT_READER_MODEL,
+    open_domain: Annotated[
+        bool,
+        typer.Option(
+            "--open-domain", help="Retrieve paragraphs with BM25 instead of reading each question's gold paragraph."
+        ),
+    ] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store", "-s", help="Store to retrieve from (implies --open-domain); default: the file's own paragraphs."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder for predictions.json, na_probs.json and metrics.json.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Folder for the report plots (needs matplotlib).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Evaluate only the first N questions.")] = None,
+    no_answer_threshold: Annotated[
+        float,
+        typer.Option(
+            "--no-answer-threshold", help="The reader predicts no answer when best span - null score is below this."
+        ),
+    ] = 0.0,
+    retriever_top_k: Annotated[
+        int, typer.Option("--retriever-top-k", min=1, help="Paragraphs retrieved per question in open-domain mode.")
+    ] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size (windows).")] = 32,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
     backend: Annotated[
         str, typer.Option("--backend", help="torch, or onnx (fp32 ONNX Runtime on CPU; exported once, cached).")
@@ -72,6 +81,9 @@ def squad(
     from docqa.evaluation.squad_eval import evaluate_reader
     from docqa.readers import ExtractiveReader
 
+    for option, folder in (("--output", output), ("--report", report)):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            fail(f"{option} must be a directory: {folder} is a file")
     document_store = load_store(store) if store is not None else None
     with handle_errors():
         if report is not None:
@@ -90,7 +102,7 @@ def squad(
             store=document_store,
             retriever_top_k=retriever_top_k,
             limit=limit,
-            progress=sys.stderr.isatty(),
+            progress=show_progress(),
             output_dir=output,
         )
         if report is not None:
@@ -114,17 +126,15 @@ def print_result(result: EvalResult) -> None:
     for key, label in _METRIC_ROWS:
         if key in metrics:
             table.add_row(label, _format(metrics[key]))
-    table.add_row("reader no-answer threshold (as no-answer score)", _format(result.na_prob_thresh))
+    table.add_row("--no-answer-threshold of this run", repr(result.no_answer_threshold))
+    # Thresholds everywhere in the reader's units (answer when best span - null score >= threshold); the
+    # official best_*_thresh (its na_prob units, and only ever answering fewer questions) stay in --json.
+    for metric, label in (("f1", "F1"), ("exact", "exact")):
+        best, threshold = result.best_threshold(metric)
+        table.add_row(f"best {label} (%), at --no-answer-threshold {threshold!r}", _format(best))
     table.add_row("passages / s (reader)", _format(result.passages_per_second, 2))
     table.add_row("questions / s (end to end)", _format(result.questions_per_second, 2))
     console.print(table)
-    # The official best_f1_thresh stays at its initial 0.0 when abstaining on every question wins, and it only
-    # tries answering fewer questions: the sweep over every question's best span is the advice to give.
-    best_f1, best_threshold = result.sweep().best("f1")
-    console.print(
-        f"[dim]F1 peaks at {best_f1:.2f} with --no-answer-threshold {_format(0.0 - best_threshold)} "
-        "(see --report for the whole curve)[/]"
-    )
 
 
 def _format(value: float | int | None, digits: int = 4) -> str:

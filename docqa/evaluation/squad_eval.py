@@ -23,6 +23,7 @@ reader-only mode, up to ``retriever_top_k`` in open-domain mode); passages per s
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from docqa.errors import ComponentError
+from docqa.errors import ComponentError, DocqaError
 from docqa.evaluation._files import atomic_write_text
 from docqa.evaluation.squad_dataset import SquadDataset, SquadQuestion
 from docqa.evaluation.squad_metrics import (
@@ -91,15 +93,49 @@ class EvalResult:
     def questions_per_second(self) -> float | None:
         return self.num_questions / self.total_seconds if self.total_seconds > 0 else None
 
+    @property
+    def no_answer_threshold(self) -> float:
+        """The reader's ``no_answer_threshold`` of this run (answer when best span - null score >= it)."""
+        return 0.0 - self.na_prob_thresh
+
+    @property
+    def margins(self) -> dict[str, float]:
+        """Each question's best span - null score (the reader's ``no_answer_margin``); questions with nothing
+        to read are left out."""
+        return {qid: 0.0 - na_prob for qid, na_prob in self.na_probs.items() if na_prob < UNANSWERABLE_SCORE}
+
     def sweep(self) -> ThresholdSweep:
-        """Exact/F1 at every no-answer threshold from each question's best span (see ``threshold_sweep``)."""
+        """Exact/F1 at every no-answer threshold from each question's best span (see ``threshold_sweep``), in
+        the official script's ``na_prob`` units; :meth:`best_threshold` gives the reader's setting."""
         return threshold_sweep(self.gold, self.span_predictions, self.na_probs)
 
+    def best_threshold(self, metric: str = "f1") -> tuple[float, float]:
+        """``(best exact or F1 in %, the no_answer_threshold that gives it)``, over every threshold.
+
+        Evaluating again with ``ExtractiveReader(no_answer_threshold=t)`` (``--no-answer-threshold t``) gives
+        that score: ``t`` is the shortest decimal among the thresholds that answer exactly the same questions.
+        """
+        sweep = self.sweep()
+        best, na_threshold = sweep.best(metric)
+        index = int(np.searchsorted(sweep.thresholds, na_threshold))
+        above = sweep.thresholds[index + 1] if index + 1 < len(sweep.thresholds) else math.inf
+        # answered: na_prob <= na_threshold < above, i.e. margin >= t for any t in (-above, -na_threshold]
+        high = math.inf if index == 0 else 0.0 - float(na_threshold)
+        return best, _shortest_decimal(0.0 - float(above), high)
+
     def to_dict(self) -> dict[str, Any]:
+        best_f1, f1_threshold = self.best_threshold("f1")
+        best_exact, exact_threshold = self.best_threshold("exact")
         return {
             "metrics": self.metrics.to_dict(),
             "squad_v1": self.v1_metrics.to_dict() if self.v1_metrics is not None else None,
-            "na_prob_thresh": self.na_prob_thresh,
+            "no_answer_threshold": self.no_answer_threshold,
+            "best": {
+                "f1": best_f1,
+                "f1_no_answer_threshold": f1_threshold,
+                "exact": best_exact,
+                "exact_no_answer_threshold": exact_threshold,
+            },
             "open_domain": self.open_domain,
             "questions": self.num_questions,
             "passages": self.num_passages,
@@ -113,6 +149,8 @@ class EvalResult:
     def save(self, directory: str | Path) -> list[Path]:
         """Write ``predictions.json``, ``na_probs.json`` (official formats) and ``metrics.json``."""
         out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise DocqaError(f"the output folder {out} is a file: give a directory")
         out.mkdir(parents=True, exist_ok=True)
         files = {
             "predictions.json": self.predictions,
@@ -125,6 +163,19 @@ class EvalResult:
             atomic_write_text(path, json.dumps(content, ensure_ascii=False, indent=1))
             written.append(path)
         return written
+
+
+def _shortest_decimal(low: float, high: float) -> float:
+    """The number with the fewest decimals in ``(low, high]`` (``high`` may be infinite)."""
+    for digits in range(17):
+        scale = 10.0**digits
+        scaled = low * scale + 1 if math.isinf(high) else high * scale
+        if not math.isfinite(scaled):
+            break
+        candidate = math.floor(scaled) / scale
+        if low < candidate <= high:
+            return 0.0 + candidate  # no -0.0
+    return high if math.isfinite(high) else low + max(1.0, abs(low))
 
 
 @dataclass(frozen=True)
@@ -208,8 +259,11 @@ def evaluate_reader(
     total_seconds = time.perf_counter() - started
     result = _score(dataset, predictions, reader, open_domain, passages, reader_seconds, total_seconds)
     result.config.update(
-        squad_path=str(squad_path), limit=limit, retriever_top_k=retriever_top_k if open_domain else None,
-        model=getattr(reader, "model", None), store_given=store is not None,
+        squad_path=str(squad_path),
+        limit=limit,
+        retriever_top_k=retriever_top_k if open_domain else None,
+        model=getattr(reader, "model", None),
+        store_given=store is not None,
     )
     if output_dir is not None:
         result.save(output_dir)

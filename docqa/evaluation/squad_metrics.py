@@ -187,11 +187,18 @@ class SquadV2Metrics:
         result: dict[str, Any] = {"exact": self.exact, "f1": self.f1, "total": self.total}
         for prefix, split in (("HasAns", self.has_answer), ("NoAns", self.no_answer)):
             if split is not None:
-                result.update({f"{prefix}_exact": split.exact, f"{prefix}_f1": split.f1,
-                               f"{prefix}_total": split.total})
+                result.update(
+                    {f"{prefix}_exact": split.exact, f"{prefix}_f1": split.f1, f"{prefix}_total": split.total}
+                )
         if self.best_exact is not None:
-            result.update({"best_exact": self.best_exact, "best_exact_thresh": self.best_exact_thresh,
-                           "best_f1": self.best_f1, "best_f1_thresh": self.best_f1_thresh})
+            result.update(
+                {
+                    "best_exact": self.best_exact,
+                    "best_exact_thresh": self.best_exact_thresh,
+                    "best_f1": self.best_f1,
+                    "best_f1_thresh": self.best_f1_thresh,
+                }
+            )
         return result
 
 
@@ -233,7 +240,10 @@ def squad_v2_metrics(
     best_exact, best_exact_thresh = find_best_threshold(predictions, raw.exact, na_probs, has_answer)
     best_f1, best_f1_thresh = find_best_threshold(predictions, raw.f1, na_probs, has_answer)
     return dataclasses.replace(
-        metrics, best_exact=best_exact, best_exact_thresh=best_exact_thresh, best_f1=best_f1,
+        metrics,
+        best_exact=best_exact,
+        best_exact_thresh=best_exact_thresh,
+        best_f1=best_f1,
         best_f1_thresh=best_f1_thresh,
     )
 
@@ -310,9 +320,7 @@ class ThresholdSweep:
         return float(values[index]), float(self.thresholds[index])
 
 
-def threshold_sweep(
-    gold: Gold, span_predictions: Mapping[str, str], na_probs: Mapping[str, float]
-) -> ThresholdSweep:
+def threshold_sweep(gold: Gold, span_predictions: Mapping[str, str], na_probs: Mapping[str, float]) -> ThresholdSweep:
     """Sweep the no-answer threshold over every value in ``na_probs`` (see :class:`ThresholdSweep`).
 
     Unlike :func:`find_best_threshold` it knows each question's best span even where the reader answered
