@@ -379,13 +379,11 @@
   function renderResults(question, body) {
     const answers = (body && Array.isArray(body.answers) && body.answers) || [];
     const documents = (body && Array.isArray(body.documents) && body.documents) || [];
-    const spans = answers.filter((a) => !(a.no_answer === true || a.text === null || a.text === undefined)).length;
     $("answers").replaceChildren(...answers.map(renderAnswer));
     $("passages").replaceChildren(...documents.map(renderPassage));
     $("no-passages").hidden = documents.length > 0;
-    const summary = spans === 1 ? "1 answer" : spans + " answers";
-    const retrieved = documents.length === 1 ? "1 retrieved passage." : documents.length + " retrieved passages.";
-    setText($("results-summary"), summary + " for “" + question + "”, from " + retrieved);
+    const retrieved = documents.length === 1 ? "1 retrieved passage" : documents.length + " retrieved passages";
+    setText($("results-summary"), "Answers to “" + question + "”, most probable first, read from " + retrieved + ".");
     $("results").hidden = false;
   }
 
@@ -459,6 +457,7 @@
     const keyField = $("api-key");
     keyField.value = readStoredKey();
     keyField.addEventListener("input", () => storeKey(keyField.value.trim()));
+    keyField.addEventListener("change", () => state.ready && refreshCount());
     $("key-box").addEventListener("submit", (event) => event.preventDefault());
     $("ask").addEventListener("submit", (event) => {
       event.preventDefault();

@@ -1,0 +1,333 @@
+"""Micro-batching: model calls of concurrent requests gathered for a few milliseconds and run as one batch.
+
+Each model has one :class:`MicroBatcher` with its own worker thread, so the event loop never runs a forward
+pass. The queue is bounded (:class:`ServerBusy` when full) and a job whose future is cancelled (its client went
+away) frees its slot at once and is never run.
+
+>>> batcher = MicroBatcher("double", lambda jobs: [job * 2 for job in jobs], max_batch=8, max_wait_ms=1, max_queue=4)
+>>> batcher.submit(21).result()
+42
+>>> batcher.close()
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from docqa.errors import DocqaError
+
+_READER_SETTINGS = ("doc_stride", "max_seq_len", "max_query_length", "max_answer_length", "no_answer")
+
+
+class ServerBusy(DocqaError):
+    """The model's queue is full: the client should retry later (HTTP 503 with Retry-After)."""
+
+
+class MicroBatcher:
+    """Runs ``run_batch(jobs) -> results`` (one result per job, in order) on a worker thread, gathering jobs
+    that arrive within ``max_wait_ms`` of the first, up to ``max_batch`` items (a job's ``size``)."""
+
+    def __init__(
+        self,
+        name: str,
+        run_batch: Callable[[list[Any]], Sequence[Any]],
+        *,
+        max_batch: int,
+        max_wait_ms: float,
+        max_queue: int,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._run_batch = run_batch
+        self._max_batch, self._max_wait = max_batch, max_wait_ms / 1000.0
+        self._max_queue = max_queue
+        self._on_batch = on_batch
+        self._queue: queue.SimpleQueue[tuple[Any, int, Future[Any]] | None] = queue.SimpleQueue()
+        self._outstanding = 0
+        self._lock = threading.Lock()
+        self._worker = threading.Thread(target=self._work, name=f"docqa-batcher-{name}", daemon=True)
+        self._worker.start()
+
+    @property
+    def depth(self) -> int:
+        """Jobs submitted and neither finished nor cancelled."""
+        return self._outstanding
+
+    def submit(self, job: Any, size: int = 1) -> Future[Any]:
+        """Queue ``job``; its future gets the result. Raises :class:`ServerBusy` when the queue is full."""
+        with self._lock:
+            if self._outstanding >= self._max_queue:
+                raise ServerBusy(f"the {self.name} queue is full ({self._max_queue} requests): retry shortly")
+            self._outstanding += 1
+        future: Future[Any] = Future()
+        future.add_done_callback(self._release)
+        self._queue.put((job, size, future))
+        return future
+
+    def _release(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._outstanding -= 1
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=5)
+
+    def _work(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch, stop = self._gather(first)
+            live = [(job, future) for job, _, future in batch if future.set_running_or_notify_cancel()]
+            if live:
+                self._run(live)
+            if stop:
+                return
+
+    def _gather(self, first: tuple[Any, int, Future[Any]]) -> tuple[list[tuple[Any, int, Future[Any]]], bool]:
+        batch, total = [first], first[1]
+        deadline = time.monotonic() + self._max_wait
+        while total < self._max_batch and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if item is None:
+                return batch, True
+            batch.append(item)
+            total += item[1]
+        return batch, False
+
+    def _run(self, live: list[tuple[Any, Future[Any]]]) -> None:
+        if self._on_batch is not None:
+            self._on_batch(self.name, len(live))
+        try:
+            results = self._run_batch([job for job, _ in live])
+        except BaseException as error:  # handed to each waiting request
+            for _, future in live:
+                future.set_exception(error)
+            return
+        for (_, future), result in zip(live, results, strict=True):
+            future.set_result(result)
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """One ``run_batch`` call of a request: questions, their documents, and the reader settings it asked for."""
+
+    settings: tuple[tuple[str, Any], ...]
+    queries: list[str]
+    documents: list[list[Any]]
+    top_k: int | None
+    threshold: float | None
+
+    def key(self) -> Hashable:
+        return (self.settings, self.top_k, self.threshold)
+
+
+def group_by_key(jobs: Sequence[Any]) -> dict[Hashable, list[int]]:
+    """Job positions by their ``key()``: jobs with the same key can share one model call."""
+    groups: dict[Hashable, list[int]] = {}
+    for position, job in enumerate(jobs):
+        groups.setdefault(job.key(), []).append(position)
+    return groups
+
+
+class ReaderRunner:
+    """Runs a batch of :class:`ReadJob` as one ``run_batch`` per settings group on the loaded ``reader``; a group
+    that fails is rerun job by job, so that one bad request fails alone."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+        self._configured: dict[Hashable, Any] = {}
+
+    def __call__(self, jobs: list[ReadJob]) -> list[Any]:
+        results: list[Any] = [None] * len(jobs)
+        for positions in group_by_key(jobs).values():
+            group = [jobs[p] for p in positions]
+            for position, answers in zip(positions, self._group(group), strict=True):
+                results[position] = answers
+        return results
+
+    def _group(self, group: list[ReadJob]) -> list[Any]:
+        reader = self._reader_for(group[0].settings)
+        queries = [q for job in group for q in job.queries]
+        documents = [d for job in group for d in job.documents]
+        try:
+            answers = reader.run_batch(queries, documents, group[0].top_k, group[0].threshold)["answers"]
+        except Exception:
+            if len(group) == 1:
+                raise
+            return [_outcome(functools.partial(self._single, job)) for job in group]
+        split, start = [], 0
+        for job in group:
+            split.append(answers[start : start + len(job.queries)])
+            start += len(job.queries)
+        return split
+
+    def _single(self, job: ReadJob) -> Any:
+        return self._group([job])[0]
+
+    def _reader_for(self, settings: tuple[tuple[str, Any], ...]) -> Any:
+        if settings not in self._configured:
+            configured = copy.copy(self.reader)  # shares the loaded model
+            for name, value in settings:
+                setattr(configured, name, value)
+            _check_settings(configured, dict(settings))
+            self._configured[settings] = configured
+        return self._configured[settings]
+
+
+def _check_settings(reader: Any, settings: dict[str, Any]) -> None:
+    """Validate a configured copy of an ExtractiveReader as its constructor and warm-up would."""
+    from docqa.core.component import init_parameters
+    from docqa.readers.extractive_reader import ExtractiveReader
+
+    if not isinstance(reader, ExtractiveReader):
+        return
+    ExtractiveReader(**{**init_parameters(reader), **settings})
+    if getattr(reader, "_tokenizer", None) is not None and hasattr(reader._model, "config"):
+        reader._check_window_geometry(reader._tokenizer, reader._model)
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except Exception as error:  # handed to the one request it belongs to
+        return _Failed(error)
+
+
+def unwrap(result: Any) -> Any:
+    """A job's result, raising the error if that job alone failed."""
+    if isinstance(result, _Failed):
+        raise result.error
+    return result
+
+
+class PendingCalls:
+    """The batcher futures one request waits on; :meth:`cancel` (its client went away) cancels them and any
+    submitted later, so that they free their queue slots and never run."""
+
+    def __init__(self) -> None:
+        self._futures: list[Future[Any]] = []
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    def wait(self, future: Future[Any]) -> Any:
+        with self._lock:
+            self._futures.append(future)
+            if self._cancelled.is_set():
+                future.cancel()
+        return future.result()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled.set()
+            for future in self._futures:
+                future.cancel()
+
+
+class BatchedReader:
+    """Stands in for an :class:`~docqa.readers.ExtractiveReader` (for :mod:`docqa.formats` and ``/query``):
+    ``run_batch`` goes through the batcher; every future it waits on is recorded in ``pending`` so that the
+    request can cancel them when its client disconnects."""
+
+    def __init__(self, reader: Any, batcher: MicroBatcher) -> None:
+        self._reader = reader
+        self._batcher = batcher
+        self.pending = PendingCalls()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "pending":
+            raise AttributeError(name)
+        return getattr(self._reader, name)
+
+    def warm_up(self) -> None:
+        """The real reader is warmed up by the server before requests reach it."""
+
+    def run(self, query: str, documents: list[Any], top_k: int | None = None, **options: Any) -> dict[str, Any]:
+        return {
+            "answers": self.run_batch([query], [documents], top_k, options.get("no_answer_threshold"))["answers"][0]
+        }
+
+    def run_batch(
+        self,
+        query: list[str],
+        documents: list[list[Any]],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+    ) -> dict[str, Any]:
+        settings = tuple((name, getattr(self, name)) for name in _READER_SETTINGS)
+        job = ReadJob(settings, list(query), list(documents), top_k, no_answer_threshold)
+        return {"answers": unwrap(self.pending.wait(self._batcher.submit(job, size=len(query))))}
+
+
+@dataclass(frozen=True)
+class FillJob:
+    encoded: list[Any]
+    top_k: int
+    targets: tuple[str, ...] | None
+
+    def key(self) -> Hashable:
+        return (self.top_k, self.targets)
+
+
+class FillMaskRunner:
+    """Runs a batch of :class:`FillJob` as one ``predict_encoded`` per (top_k, targets) group."""
+
+    def __init__(self, fill_mask: Any) -> None:
+        self.fill_mask = fill_mask
+
+    def __call__(self, jobs: list[FillJob]) -> list[Any]:
+        results: list[Any] = [None] * len(jobs)
+        for positions in group_by_key(jobs).values():
+            group = [jobs[p] for p in positions]
+            for position, found in zip(positions, self._group(group), strict=True):
+                results[position] = found
+        return results
+
+    def _single(self, job: FillJob) -> Any:
+        return self._group([job])[0]
+
+    def _group(self, group: list[FillJob]) -> list[Any]:
+        encoded = [item for job in group for item in job.encoded]
+        targets = list(group[0].targets) if group[0].targets is not None else None
+        try:
+            found = self.fill_mask.predict_encoded(encoded, top_k=group[0].top_k, targets=targets)
+        except Exception:
+            if len(group) == 1:
+                raise
+            return [_outcome(functools.partial(self._single, job)) for job in group]
+        split, start = [], 0
+        for job in group:
+            split.append(found[start : start + len(job.encoded)])
+            start += len(job.encoded)
+        return split
+
+
+class BatchedFillMask:
+    """Stands in for a :class:`~docqa.fill_mask.FillMask`: ``encode`` runs here, ``predict_encoded`` batched."""
+
+    def __init__(self, fill_mask: Any, batcher: MicroBatcher) -> None:
+        self._fill_mask = fill_mask
+        self._batcher = batcher
+        self.pending = PendingCalls()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "pending":
+            raise AttributeError(name)
+        return getattr(self._fill_mask, name)
+
+    def predict_encoded(self, encoded: list[Any], top_k: int = 5, targets: list[str] | None = None) -> list[Any]:
+        job = FillJob(list(encoded), top_k, tuple(targets) if targets is not None else None)
+        return unwrap(self.pending.wait(self._batcher.submit(job, size=len(encoded))))
