@@ -9,6 +9,7 @@ from docqa.cli.eval import eval_app
 from docqa.cli.index import index
 from docqa.cli.run import run
 from docqa.cli.search import search
+from docqa.cli.serve import serve
 
 app = typer.Typer(
     name="docqa",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command()(index)
 app.command()(search)
+app.command()(serve)
 app.command()(ask)
 app.command()(run)
 app.add_typer(eval_app, name="eval")
