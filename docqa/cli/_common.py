@@ -58,6 +58,51 @@ def load_store(path: Path) -> InMemoryDocumentStore:
         fail(str(error))
 
 
+STORE_HELP = "Store directory, or a PostgreSQL DSN (postgresql://... or env:VARIABLE, e.g. env:DOCQA_PG_DSN)."
+
+
+def open_store(spec: str | Path, *, create: bool = False, recreate: bool = False) -> Any:
+    """The store a ``--store`` value names: a PostgreSQL DSN (``postgresql://...``, ``env:VAR``) or a directory.
+
+    ``create``: a directory that does not exist yet gives an empty in-memory store (save it with
+    :func:`save_store`); ``recreate``: start afresh (an empty store; a PostgreSQL table is emptied). Exits with
+    one line when the store cannot be opened.
+    """
+    from docqa.document_stores.postgres import is_postgres_spec
+
+    text = str(spec)
+    if is_postgres_spec(text):
+        return _open_postgres(text, recreate)
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+    path = Path(text)
+    if recreate or (create and not path.exists()):
+        return InMemoryDocumentStore()
+    return load_store(path)
+
+
+def _open_postgres(dsn: str, recreate: bool) -> Any:
+    try:
+        from docqa.document_stores.postgres import PostgresDocumentStore
+
+        store = PostgresDocumentStore(dsn)
+        if recreate:
+            store.clear()
+    except ImportError as error:
+        fail(f"a PostgreSQL store needs the postgres extra (pip install 'docqa[postgres]'): {error}")
+    except DocqaError as error:
+        fail(str(error))
+    return store
+
+
+def save_store(store: Any, spec: str | Path) -> None:
+    """Persist ``store`` where ``spec`` says: an in-memory store is saved there; others write through already."""
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+    if isinstance(store, InMemoryDocumentStore):
+        store.save(Path(spec))
+
+
 def parse_filters(text: str | None) -> dict[str, Any] | None:
     """Parse a ``--filters`` JSON object; the store validates its structure."""
     if text is None:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json, warn
+from docqa.cli._common import STORE_HELP, console, fail, handle_errors, open_store, parse_filters, print_json, warn
 from docqa.errors import ModelLoadError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
@@ -18,7 +18,7 @@ from docqa.schema import Answer, Document
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     store: Annotated[
-        Path | None, typer.Option("--store", "-s", help="Store directory made by `docqa index`.")
+        str | None, typer.Option("--store", "-s", help=STORE_HELP)
     ] = None,
     model: Annotated[
         str | None,
@@ -64,7 +64,7 @@ def ask(
             qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
         else:
             qa = ExtractiveQAPipeline.bm25(
-                load_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
+                open_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
             )
         options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         try:

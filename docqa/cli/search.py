@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, fail, handle_errors, load_store, parse_filters, print_json
+from docqa.cli._common import STORE_HELP, console, fail, handle_errors, open_store, parse_filters, print_json
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 from docqa.schema import Document
@@ -17,7 +15,7 @@ MODES = ("bm25", "dense", "hybrid")
 
 def search(
     query: str = typer.Argument(..., help="What to look for."),
-    store: Path = typer.Option(..., "--store", "-s", help="Store directory made by `docqa index`."),
+    store: str = typer.Option(..., "--store", "-s", help=STORE_HELP),
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many passages to return."),
     filters: str | None = typer.Option(None, help='Metadata filter as JSON, e.g. \'{"field": "meta.file_name", '
                                        '"operator": "==", "value": "Normans.txt"}\'.'),
@@ -32,7 +30,7 @@ def search(
     """Search a store and print the best passages."""
     if mode not in MODES:
         fail(f"unknown --mode {mode!r}: use one of {', '.join(MODES)}")
-    document_store = load_store(store)
+    document_store = open_store(store)
     recorded = document_store.embedding_model
     if mode != "bm25" and embedding_model is not None and recorded is not None and embedding_model != recorded:
         fail(f"the store {store} was embedded with {recorded!r}, not {embedding_model!r}: drop --embedding-model")
