@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from docqa.cli._common import global_options
 from docqa.cli.ask import ask
 from docqa.cli.eval import eval_app
 from docqa.cli.index import index
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.callback()(global_options)
 app.command()(index)
 app.command()(search)
 app.command()(serve)

@@ -32,6 +32,27 @@ def warn(message: str) -> None:
     error_console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
 
+def show_progress() -> bool:
+    """Progress bars only when a person watches stderr, never in logs or pipes."""
+    return sys.stderr.isatty()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from docqa import __version__
+
+        typer.echo(f"docqa {__version__}")
+        raise typer.Exit()
+
+
+def global_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print docqa's version and exit."
+    ),
+) -> None:
+    """Extractive question answering over your documents."""
+
+
 @contextmanager
 def handle_errors() -> Iterator[None]:
     """Turn docqa's and the OS's errors into a one-line message and exit code 1."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from docqa.schema import Answer, Document
 
 
 def ask(
-    question: Annotated[str, typer.Argument(help="The question to answer.")],
+    question: Annotated[str, typer.Argument(help="The question to answer; - reads it from stdin.")],
     store: Annotated[
         str | None, typer.Option("--store", "-s", help=STORE_HELP)
     ] = None,
@@ -27,7 +28,9 @@ def ask(
             show_default=DEFAULT_READER_MODEL,
         ),
     ] = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many answers to show.")] = 3,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, help="How many answers to show (plus the no-answer line).")
+    ] = 3,
     retriever_top_k: Annotated[
         int | None,
         typer.Option("--retriever-top-k", min=1, help="How many passages to read (default 10, or the pipeline's)."),
@@ -56,6 +59,7 @@ def ask(
 
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml")
+    question = read_question(question)
     with handle_errors():
         backend_option = {"backend": backend} if backend is not None else {}
         if pipeline is not None:
@@ -72,11 +76,28 @@ def ask(
         except ModelLoadError as error:
             _show_passages_instead(str(error), qa.retrieve(question, **options), json_output)
             return
-        answers = qa.run(question, top_k_reader=top_k, **options)["answers"]
+        # one more than asked: when the no-answer ranks among the top_k, top_k spans are still shown
+        answers = spans_and_no_answer(qa.run(question, top_k_reader=top_k + 1, **options)["answers"], top_k)
     if json_output:
         print_json({"question": question, "answers": [answer.to_dict() for answer in answers]})
     else:
         print_answers(question, answers)
+
+
+def read_question(question: str) -> str:
+    """The question itself, or the text on stdin when it is ``-``."""
+    if question != "-":
+        return question
+    text = sys.stdin.read().strip()
+    if not text:
+        fail("no question on stdin (the question argument is -)")
+    return text
+
+
+def spans_and_no_answer(answers: list[Answer], top_k: int) -> list[Answer]:
+    """The ``top_k`` best spans and the no-answer entry, in the reader's order."""
+    spans = [answer for answer in answers if not answer.is_no_answer][:top_k]
+    return [answer for answer in answers if answer.is_no_answer or any(answer is span for span in spans)]
 
 
 def _show_passages_instead(message: str, documents: list[Document], json_output: bool) -> None:
@@ -90,16 +111,19 @@ def _show_passages_instead(message: str, documents: list[Document], json_output:
 
 
 def print_answers(question: str, answers: list[Answer], context_chars: int = 160) -> None:
-    """One panel per answer: the text, its probability and raw score, where it comes from, and the answer
-    highlighted in its surrounding text."""
+    """One panel per answer, numbered: the text, its probability and raw score, where it comes from, and the
+    answer highlighted in its surrounding text; the no-answer entry, unnumbered, where the reader ranks it."""
     console.print(f"[bold]Q:[/] {escape(question)}")
-    for rank, answer in enumerate(answers, start=1):
+    rank = 0
+    for answer in answers:
         numbers = f"probability {answer.probability:.3f} · score {answer.score:.2f}"
         if answer.is_no_answer:
             margin = answer.meta.get("no_answer_margin")
             detail = f" · best span - null = {margin:.2f}" if margin is not None else ""
-            console.print(Panel(f"[dim]{numbers}{detail}[/]", title=f"{rank}. (no answer)", title_align="left"))
+            verdict = "no answer: the reader's choice" if answer is answers[0] else "no answer"
+            console.print(Panel(f"[dim]{numbers}{detail}[/]", title=verdict, title_align="left"))
             continue
+        rank += 1
         body = f"{_highlighted_context(answer, context_chars)}\n[dim]{numbers} · {escape(_source(answer))}[/]"
         console.print(Panel(body, title=f"{rank}. {escape(_squashed(answer.text or ''))}", title_align="left"))
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, fail, handle_errors, load_store, warn
+from docqa.cli._common import (
+    STORE_HELP,
+    allow_module_option,
+    console,
+    fail,
+    handle_errors,
+    open_store,
+    print_json,
+    save_store,
+    show_progress,
+    warn,
+)
+from docqa.core.component import init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
@@ -15,7 +28,9 @@ from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 def index(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .jsonl .json .pdf)."),
-    store: Path = typer.Option(..., "--store", "-s", help="Store directory (created if missing)."),
+    store: str | None = typer.Option(
+        None, "--store", "-s", help=STORE_HELP + " A directory is created if missing; required unless --pipeline."
+    ),
     split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
     split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
     split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
@@ -25,52 +40,115 @@ def index(
         help="Sentence-transformers model id or local path (with --embed); default: the store's model, else "
         f"{DEFAULT_EMBEDDING_MODEL}.",
     ),
+    recreate: bool = typer.Option(False, "--recreate", help="Start the store afresh instead of adding to it."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    pipeline: Path | None = typer.Option(
+        None,
+        "--pipeline",
+        help="Index with this pipeline file instead (converter -> splitter -> [embedder ->] writer, e.g. "
+        "examples/indexing.yaml): PATHS go to its 'sources' input; the file names the store.",
+    ),
+    allow_module: list[str] = allow_module_option(),
 ) -> None:
-    """Index files into a store directory: convert, split into passages, write, save atomically."""
+    """Index files into a store directory: convert, split into passages, write, save atomically.
+
+    Into a store indexed with --embed, new passages are embedded with the store's recorded model.
+    """
+    if pipeline is not None:
+        from docqa.cli.run import run_indexing_pipeline
+
+        if store is not None:
+            fail("--store and --pipeline exclude each other: the pipeline file names its store")
+        run_indexing_pipeline(pipeline, paths, allow_module, json_output)
+        return
+    if store is None:
+        fail("--store DIR is required (or --pipeline FILE.yaml)")
     from docqa.converters import convert_paths
     from docqa.preprocessors import DocumentSplitter
 
     with handle_errors():
         splitter = DocumentSplitter(split_by=split_by, split_length=split_length, split_overlap=split_overlap)
-        document_store = load_store(store) if store.exists() else InMemoryDocumentStore()
-        converted = convert_paths(paths, progress=True)
+        document_store = open_store(store, create=True, recreate=recreate)
+        settings = init_parameters(splitter)
+        _warn_if_split_differs(document_store, settings, store)
+        converted = convert_paths(paths, progress=show_progress())
         for skipped in converted.skipped:
             warn(f"skipped {skipped.path}: {skipped.reason}")
         if not converted.documents:
             fail("no documents to index: every input was skipped")
         passages = splitter.run(documents=converted.documents)["documents"]
-        if embed:
-            model = _embedding_model(document_store, embedding_model, store)
-            passages = _embed(passages, model)
+        model = _embedding_model(document_store, embedding_model, store, embed)
+        if model is not None:
+            passages = _embed(passages, model, asked=embed, store=store)
             document_store.embedding_model = model
+        document_store.split_settings = settings
         written = document_store.write_documents(passages, policy=DuplicatePolicy.SKIP)
-        document_store.save(store)
-    _print_summary(converted.files, len(passages), written, len(converted.skipped), store)
+        save_store(document_store, store)
+    summary = {
+        "files": converted.files,
+        "passages": len(passages),
+        "new_passages": written,
+        "skipped": [{"path": str(s.path), "reason": s.reason} for s in converted.skipped],
+        "store": str(store),
+        "embedding_model": model,
+        "documents_in_store": document_store.count_documents(),
+    }
+    if json_output:
+        print_json(summary)
+    else:
+        _print_summary(summary)
 
 
-def _embedding_model(document_store: InMemoryDocumentStore, requested: str | None, store: Path) -> str:
-    """The model to embed with: the one the store's vectors came from; mixing two models is refused."""
+def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict[str, Any], store: str) -> None:
+    recorded = document_store.split_settings
+    if recorded is not None and recorded != settings:
+        changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in settings.items() if recorded.get(k) != v)
+        warn(
+            f"the store {store} was split with other settings ({changed}): passages of both will overlap; "
+            "pass --recreate to re-index from scratch"
+        )
+
+
+def _embedding_model(
+    document_store: InMemoryDocumentStore, requested: str | None, store: str, embed: bool
+) -> str | None:
+    """The model to embed with (None: no embeddings): the one the store's vectors came from, also without
+    --embed, since a passage without a vector is never found by dense search; mixing two models is refused."""
     recorded = document_store.embedding_model
     if requested is not None and recorded is not None and requested != recorded:
         fail(
             f"the store {store} holds embeddings of {recorded!r}: index with --embedding-model {recorded} "
             "or into a new store"
         )
+    if not embed and recorded is None:
+        if document_store.embedding_dim is not None:
+            fail(f"the store {store} holds embeddings of an unrecorded model: index with --embed --embedding-model")
+        return None
     return requested or recorded or DEFAULT_EMBEDDING_MODEL
 
 
-def _embed(passages: list, model: str) -> list:
+def _embed(passages: list[Any], model: str, *, asked: bool, store: str) -> list[Any]:
     from docqa.embedders import SentenceTransformersDocumentEmbedder
+    from docqa.errors import ModelLoadError
 
-    embedder = SentenceTransformersDocumentEmbedder(model=model)
-    embedder.warm_up()
-    return embedder.run(documents=passages)["documents"]
+    embedder = SentenceTransformersDocumentEmbedder(model=model, progress_bar=show_progress())
+    try:
+        embedder.warm_up()
+    except ModelLoadError as error:
+        if asked:
+            raise
+        fail(f"the store {store} holds embeddings of {model!r}, which new passages need too, but: {error}")
+    documents: list[Any] = embedder.run(documents=passages)["documents"]
+    return documents
 
 
-def _print_summary(files: int, passages: int, written: int, skipped: int, store: Path) -> None:
+def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
-    table.add_row("files indexed", str(files))
+    passages, written = summary["passages"], summary["new_passages"]
+    table.add_row("files indexed", str(summary["files"]))
     table.add_row("passages", f"{passages} ({written} new, {passages - written} already in the store)")
-    table.add_row("files skipped", str(skipped))
-    table.add_row("store", str(store))
+    table.add_row("files skipped", str(len(summary["skipped"])))
+    if summary["embedding_model"] is not None:
+        table.add_row("embedded with", summary["embedding_model"])
+    table.add_row("store", summary["store"])
     console.print(table)

@@ -17,10 +17,13 @@ def search(
     query: str = typer.Argument(..., help="What to look for."),
     store: str = typer.Option(..., "--store", "-s", help=STORE_HELP),
     top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="How many passages to return."),
-    filters: str | None = typer.Option(None, help='Metadata filter as JSON, e.g. \'{"field": "meta.file_name", '
-                                       '"operator": "==", "value": "Normans.txt"}\'.'),
-    mode: str = typer.Option("bm25", "--mode", "-m", help="bm25, dense or hybrid (dense and hybrid need "
-                             "a store indexed with --embed)."),
+    filters: str | None = typer.Option(
+        None,
+        help='Metadata filter as JSON, e.g. \'{"field": "meta.file_name", "operator": "==", "value": "Normans.txt"}\'.',
+    ),
+    mode: str = typer.Option(
+        "bm25", "--mode", help="bm25, dense or hybrid (dense and hybrid need a store indexed with --embed)."
+    ),
     embedding_model: str | None = typer.Option(
         None, help="Query embedding model; default and only accepted value: the one the store was embedded with."
     ),
@@ -31,6 +34,8 @@ def search(
     if mode not in MODES:
         fail(f"unknown --mode {mode!r}: use one of {', '.join(MODES)}")
     document_store = open_store(store)
+    if mode != "bm25" and document_store.embedding_dim is None:
+        fail(f"no document in the store {store} has an embedding (index with --embed)")
     recorded = document_store.embedding_model
     if mode != "bm25" and embedding_model is not None and recorded is not None and embedding_model != recorded:
         fail(f"the store {store} was embedded with {recorded!r}, not {embedding_model!r}: drop --embedding-model")

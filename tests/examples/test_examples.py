@@ -51,11 +51,14 @@ def make_store(path: Path, embedder_model: str | None = None) -> Any:
     return store
 
 
-@pytest.mark.parametrize("name", ["bm25_qa.yaml", "hybrid_qa.yaml"])
-def test_example_files_are_plain_yaml_pointing_at_the_repo_store(name: str) -> None:
+@pytest.mark.parametrize(("name", "store"), [("bm25_qa.yaml", ".store/sample"), ("hybrid_qa.yaml", ".store/dense")])
+def test_example_files_are_plain_yaml_pointing_at_the_readme_stores(name: str, store: str) -> None:
     data = yaml.safe_load((EXAMPLES / name).read_text())
     relative = data["document_stores"]["store"]["init_parameters"]["path"]
-    assert (EXAMPLES / relative).resolve() == REPO / ".store"
+    assert (EXAMPLES / relative).resolve() == REPO / store
+    # the store the README's commands index (hybrid needs --embed)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"docqa index data/articles --store {store}" in readme
 
 
 def test_bm25_example_answers(tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
