@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from psycopg import conninfo
-
 from docqa.errors import DocumentStoreError
 
 ENV_PREFIX = "env:"
@@ -45,6 +43,8 @@ def redact_dsn(dsn: str) -> str:
     """
     if dsn.startswith(ENV_PREFIX):
         return dsn
+    from psycopg import conninfo  # here, so that recognizing a DSN needs no psycopg
+
     try:
         parts = conninfo.conninfo_to_dict(dsn)
     except Exception:  # psycopg.ProgrammingError on a malformed string: never echo it

@@ -63,7 +63,8 @@ def ensure_schema(conn: Connection[Any], table: str, wanted: TableSettings, hnsw
         conn.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (table_name text PRIMARY KEY, schema_version integer NOT NULL, "
-                "language text NOT NULL, similarity text NOT NULL, embedding_dim integer, embedding_model text)"
+                "language text NOT NULL, similarity text NOT NULL, embedding_dim integer, embedding_model text, "
+                "split_settings jsonb)"
             ).format(sql.Identifier(VERSIONS_TABLE))
         )
         recorded = read_settings(conn, table)
@@ -123,7 +124,7 @@ def _create_table(conn: Connection[Any], table: str, settings: TableSettings, hn
         sql.SQL("CREATE INDEX {} ON {} (seq)").format(sql.Identifier(f"{table}_seq_idx"), sql.Identifier(table))
     )
     conn.execute(
-        sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s)").format(sql.Identifier(VERSIONS_TABLE)),
+        sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, NULL)").format(sql.Identifier(VERSIONS_TABLE)),
         [table, SCHEMA_VERSION, settings.language, settings.similarity, settings.embedding_dim, None],
     )
     if settings.embedding_dim:

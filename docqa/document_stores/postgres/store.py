@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, Literal
@@ -11,6 +12,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from docqa.core.component import _INIT_PARAMS_ATTR, capture_init_parameters
@@ -97,6 +99,7 @@ class PostgresDocumentStore:
         except psycopg.Error as error:
             raise DocumentStoreError(f"PostgreSQL at {self._display_dsn}: {_first_line(error)}") from None
         self._table = sql.Identifier(self.table)
+        weakref.finalize(self, self._pool.close)  # also at interpreter exit: the CLI never leaves a pool open
 
     def __repr__(self) -> str:
         return f"PostgresDocumentStore(dsn={self._display_dsn!r}, table={self.table!r})"
@@ -121,7 +124,7 @@ class PostgresDocumentStore:
         except psycopg.Error as error:
             raise DocumentStoreError(f"PostgreSQL table {self.table!r}: {_first_line(error)}") from None
 
-    def _query(self, query: sql.Composed, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _query(self, query: sql.Composed | sql.SQL, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._connection() as conn:
             return conn.execute(query, params).fetchall()
 
@@ -146,6 +149,31 @@ class PostgresDocumentStore:
         with self._connection() as conn:
             conn.execute(
                 "UPDATE docqa_schema_versions SET embedding_model = %s WHERE table_name = %s", [model, self.table]
+            )
+
+    @property
+    def split_settings(self) -> dict[str, Any] | None:
+        """The splitter settings the passages were made with (``docqa index`` records and compares them)."""
+        rows = self._query(
+            sql.SQL("SELECT split_settings FROM docqa_schema_versions WHERE table_name = %s"), [self.table]
+        )
+        return rows[0][0] if rows else None
+
+    @split_settings.setter
+    def split_settings(self, settings: dict[str, Any] | None) -> None:
+        with self._connection() as conn:
+            conn.execute(
+                "UPDATE docqa_schema_versions SET split_settings = %s WHERE table_name = %s",
+                [None if settings is None else Jsonb(settings), self.table],
+            )
+
+    def clear(self) -> None:
+        """Delete every document and forget the embedding model and split settings (the table stays)."""
+        with self._connection() as conn, conn.transaction():
+            conn.execute(sql.SQL("TRUNCATE {}").format(self._table))
+            conn.execute(
+                "UPDATE docqa_schema_versions SET embedding_model = NULL, split_settings = NULL WHERE table_name = %s",
+                [self.table],
             )
 
     @property

@@ -1,0 +1,50 @@
+"""``docqa index / search / ask --store`` with a PostgreSQL DSN: the same passages as a store directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from docqa.cli import app
+from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+ARTICLES = Path(__file__).resolve().parents[3] / "data" / "articles"
+runner = CliRunner()
+
+
+@pytest.fixture
+def env_dsn(pg_dsn: str, monkeypatch: Any) -> str:
+    monkeypatch.setenv("DOCQA_PG_DSN", pg_dsn)
+    return "env:DOCQA_PG_DSN"
+
+
+def test_index_into_postgres_equals_the_directory_store(env_dsn: str, tmp_path: Path) -> None:
+    files = [str(ARTICLES / "Normans.txt"), str(ARTICLES / "Amazon_rainforest.txt")]
+    result = runner.invoke(app, ["index", *files, "--store", env_dsn, "--recreate", "--json"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["index", *files, "--store", str(tmp_path / "s")]).exit_code == 0
+    expected = InMemoryDocumentStore.load(tmp_path / "s").filter_documents()
+    assert json.loads(result.stdout)["documents_in_store"] == len(expected)
+    again = runner.invoke(app, ["index", *files, "--store", env_dsn, "--json"])
+    assert json.loads(again.stdout)["new_passages"] == 0  # SKIP: nothing twice
+
+    found = runner.invoke(app, ["search", "Who ruled the duchy of Normandy?", "--store", env_dsn, "--json"])
+    assert found.exit_code == 0, found.output
+    hits = json.loads(found.stdout)
+    assert hits and {hit["id"] for hit in hits} <= {doc.id for doc in expected}
+    assert hits[0]["meta"]["file_name"] == "Normans.txt"
+    dense = runner.invoke(app, ["search", "x", "--store", env_dsn, "--mode", "dense"])
+    assert dense.exit_code == 1 and "embedding" in dense.output  # indexed without --embed: one line, no traceback
+
+
+def test_bad_dsn_is_one_line(monkeypatch: Any) -> None:
+    monkeypatch.delenv("DOCQA_PG_DSN", raising=False)
+    result = runner.invoke(app, ["search", "anything", "--store", "env:DOCQA_PG_DSN"])
+    assert result.exit_code == 1
+    assert "DOCQA_PG_DSN" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["search", "x", "--store", "postgresql://u:secret@/db?host=/nonexistent"])
+    assert result.exit_code == 1 and "secret" not in result.output
