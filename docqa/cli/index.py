@@ -8,18 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from docqa.cli._common import (
-    STORE_HELP,
-    allow_module_option,
-    console,
-    fail,
-    handle_errors,
-    open_store,
-    print_json,
-    save_store,
-    show_progress,
-    warn,
-)
+from docqa.cli._common import console, fail, handle_errors, load_store, print_json, show_progress, warn
 from docqa.core.component import init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
@@ -28,9 +17,7 @@ from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 def index(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .jsonl .json .pdf)."),
-    store: str | None = typer.Option(
-        None, "--store", "-s", help=STORE_HELP + " A directory is created if missing; required unless --pipeline."
-    ),
+    store: Path = typer.Option(..., "--store", "-s", help="Store directory (created if missing)."),
     split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
     split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
     split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
@@ -42,33 +29,17 @@ def index(
     ),
     recreate: bool = typer.Option(False, "--recreate", help="Start the store afresh instead of adding to it."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    pipeline: Path | None = typer.Option(
-        None,
-        "--pipeline",
-        help="Index with this pipeline file instead (converter -> splitter -> [embedder ->] writer, e.g. "
-        "examples/indexing.yaml): PATHS go to its 'sources' input; the file names the store.",
-    ),
-    allow_module: list[str] = allow_module_option(),
 ) -> None:
     """Index files into a store directory: convert, split into passages, write, save atomically.
 
     Into a store indexed with --embed, new passages are embedded with the store's recorded model.
     """
-    if pipeline is not None:
-        from docqa.cli.run import run_indexing_pipeline
-
-        if store is not None:
-            fail("--store and --pipeline exclude each other: the pipeline file names its store")
-        run_indexing_pipeline(pipeline, paths, allow_module, json_output)
-        return
-    if store is None:
-        fail("--store DIR is required (or --pipeline FILE.yaml)")
     from docqa.converters import convert_paths
     from docqa.preprocessors import DocumentSplitter
 
     with handle_errors():
         splitter = DocumentSplitter(split_by=split_by, split_length=split_length, split_overlap=split_overlap)
-        document_store = open_store(store, create=True, recreate=recreate)
+        document_store = load_store(store) if store.exists() and not recreate else InMemoryDocumentStore()
         settings = init_parameters(splitter)
         _warn_if_split_differs(document_store, settings, store)
         converted = convert_paths(paths, progress=show_progress())
@@ -83,7 +54,7 @@ def index(
             document_store.embedding_model = model
         document_store.split_settings = settings
         written = document_store.write_documents(passages, policy=DuplicatePolicy.SKIP)
-        save_store(document_store, store)
+        document_store.save(store)
     summary = {
         "files": converted.files,
         "passages": len(passages),
@@ -99,7 +70,7 @@ def index(
         _print_summary(summary)
 
 
-def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict[str, Any], store: str) -> None:
+def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict[str, Any], store: Path) -> None:
     recorded = document_store.split_settings
     if recorded is not None and recorded != settings:
         changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in settings.items() if recorded.get(k) != v)
@@ -110,7 +81,7 @@ def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict
 
 
 def _embedding_model(
-    document_store: InMemoryDocumentStore, requested: str | None, store: str, embed: bool
+    document_store: InMemoryDocumentStore, requested: str | None, store: Path, embed: bool
 ) -> str | None:
     """The model to embed with (None: no embeddings): the one the store's vectors came from, also without
     --embed, since a passage without a vector is never found by dense search; mixing two models is refused."""
@@ -127,7 +98,7 @@ def _embedding_model(
     return requested or recorded or DEFAULT_EMBEDDING_MODEL
 
 
-def _embed(passages: list[Any], model: str, *, asked: bool, store: str) -> list[Any]:
+def _embed(passages: list[Any], model: str, *, asked: bool, store: Path) -> list[Any]:
     from docqa.embedders import SentenceTransformersDocumentEmbedder
     from docqa.errors import ModelLoadError
 
