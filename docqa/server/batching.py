@@ -190,7 +190,7 @@ def _check_settings(reader: Any, settings: dict[str, Any]) -> None:
 
     if not isinstance(reader, ExtractiveReader):
         return
-    ExtractiveReader(**{**init_parameters(reader), **settings})
+    type(reader)(**{**init_parameters(reader), **settings})
     if getattr(reader, "_tokenizer", None) is not None and hasattr(reader._model, "config"):
         reader._check_window_geometry(reader._tokenizer, reader._model)
 

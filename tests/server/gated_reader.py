@@ -1,0 +1,30 @@
+"""A reader whose loading and reading wait for gate files: lets tests hold the server in "loading" or keep a
+model call running, deterministically (loaded by the server with ``--allow-module gated_reader``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from docqa.readers.extractive_reader import ExtractiveReader
+
+
+def _wait_for(gate: str | None) -> None:
+    while gate is not None and not Path(gate).exists():
+        time.sleep(0.02)
+
+
+class GatedReader(ExtractiveReader):
+    def __init__(self, load_gate: str | None = None, read_gate: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.load_gate = load_gate
+        self.read_gate = read_gate
+
+    def warm_up(self) -> None:
+        _wait_for(self.load_gate)
+        super().warm_up()
+
+    def run_batch(self, query: list[str], documents: list[list[Any]], *args: Any, **options: Any) -> Any:
+        _wait_for(self.read_gate)
+        return super().run_batch(query, documents, *args, **options)
