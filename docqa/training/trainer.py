@@ -41,7 +41,7 @@ from docqa.training.squad_training_data import SquadTrainingSet
 
 logger = logging.getLogger(__name__)
 
-#: Called after every optimizer step with ``(step, mean window loss of the step)``.
+#: Called after every optimizer step (and the checkpoint it may make) with ``(step, mean window loss of the step)``.
 StepCallback = Callable[[int, float], None]
 
 
@@ -236,13 +236,13 @@ class _Run:
             bar.update(1)
             rate = state.windows_per_second
             bar.set_postfix(loss=f"{loss:.4f}", windows_s=f"{rate:.1f}" if rate else "-")
-            if self.on_step is not None:
-                self.on_step(state.step, loss)
             ended = state.group == len(groups) or state.step == self.total_steps
             if ended:
                 self._end_epoch(complete=state.group == len(groups))
             elif self.config.save_steps is not None and state.step % self.config.save_steps == 0:
                 self._checkpoint(metrics=None)
+            if self.on_step is not None:
+                self.on_step(state.step, loss)
 
     def _groups(self, epoch: int) -> list[list[np.ndarray]]:
         order = epoch_order(len(self.windows), self.config.seed, epoch)
