@@ -22,6 +22,10 @@ class DocumentStoreError(DocqaError):
     """A document store could not do what was asked (corrupt directory, duplicate id under FAIL, ...)."""
 
 
+class NoDocumentStoreError(DocumentStoreError):
+    """A store was opened for reading where there is none (``no document store at PATH``)."""
+
+
 class DuplicateDocumentError(DocumentStoreError):
     """A document with the same id already exists and the duplicate policy is FAIL."""
 

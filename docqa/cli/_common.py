@@ -53,6 +53,21 @@ def global_options(
     """Extractive question answering over your documents."""
 
 
+def allow_module_option() -> Any:
+    """The ``--allow-module NAME`` option (repeatable) of every command that loads a pipeline file.
+
+    Use as a parameter default: ``allow_module: list[str] = allow_module_option()``; pass the list on as
+    ``allowed_modules`` to ``Pipeline.load``.
+    """
+    return typer.Option(
+        [],
+        "--allow-module",
+        metavar="MODULE",
+        help="Let the pipeline file name classes of this module by dotted path (my_pkg.components.MyRanker); "
+        "repeatable. Only modules you trust: loading imports them.",
+    )
+
+
 @contextmanager
 def handle_errors() -> Iterator[None]:
     """Turn docqa's and the OS's errors into a one-line message and exit code 1."""

@@ -8,7 +8,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, fail, handle_errors, load_store, print_json, show_progress, warn
+from docqa.cli._common import (
+    allow_module_option,
+    console,
+    fail,
+    handle_errors,
+    load_store,
+    print_json,
+    show_progress,
+    warn,
+)
 from docqa.core.component import init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
@@ -17,7 +26,9 @@ from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 def index(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .jsonl .json .pdf)."),
-    store: Path = typer.Option(..., "--store", "-s", help="Store directory (created if missing)."),
+    store: Path | None = typer.Option(
+        None, "--store", "-s", help="Store directory (created if missing); required unless --pipeline is given."
+    ),
     split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
     split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
     split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
@@ -29,11 +40,27 @@ def index(
     ),
     recreate: bool = typer.Option(False, "--recreate", help="Start the store afresh instead of adding to it."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    pipeline: Path | None = typer.Option(
+        None,
+        "--pipeline",
+        help="Index with this pipeline file instead (converter -> splitter -> [embedder ->] writer, e.g. "
+        "examples/indexing.yaml): PATHS go to its 'sources' input; the file names the store.",
+    ),
+    allow_module: list[str] = allow_module_option(),
 ) -> None:
     """Index files into a store directory: convert, split into passages, write, save atomically.
 
     Into a store indexed with --embed, new passages are embedded with the store's recorded model.
     """
+    if pipeline is not None:
+        from docqa.cli.run import run_indexing_pipeline
+
+        if store is not None:
+            fail("--store and --pipeline exclude each other: the pipeline file names its store")
+        run_indexing_pipeline(pipeline, paths, allow_module, json_output)
+        return
+    if store is None:
+        fail("--store DIR is required (or --pipeline FILE.yaml)")
     from docqa.converters import convert_paths
     from docqa.preprocessors import DocumentSplitter
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import typer
 import yaml
 from rich.markup import escape
 
-from docqa.cli._common import console, handle_errors, print_json
+from docqa.cli._common import allow_module_option, console, fail, handle_errors, print_json
 from docqa.core.pipeline import Pipeline
 from docqa.core.types import is_compatible
 from docqa.errors import PipelineError
@@ -19,7 +20,7 @@ from docqa.schema import Answer, Document
 def run(
     pipeline_file: Path = typer.Argument(..., help="Pipeline YAML file, e.g. examples/bm25_qa.yaml."),
     input: list[str] = typer.Option(
-        ...,
+        [],
         "--input",
         "-i",
         help="name=value for every component with that input, or component.name=value for one; repeatable. "
@@ -34,10 +35,17 @@ def run(
         help="component.parameter=value: replace an init parameter of the file, e.g. reader.model=/models/x.",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print all outputs as JSON."),
+    draw: bool = typer.Option(
+        False, "--draw", help="Print the pipeline as a Mermaid flowchart instead of running it (text, no network)."
+    ),
+    allow_module: list[str] = allow_module_option(),
 ) -> None:
     """Run a pipeline file: answers are shown ranked, documents as a table, anything else as JSON."""
     with handle_errors():
-        pipeline = Pipeline.load(pipeline_file, overrides=parse_overrides(set_))
+        pipeline = Pipeline.load(pipeline_file, allowed_modules=allow_module, overrides=parse_overrides(set_))
+        if draw:
+            sys.stdout.write(pipeline.to_mermaid())
+            return
         data = parse_inputs(pipeline, input)
         result = pipeline.run(data, include_outputs_from=set(include))
     if json_output:
@@ -105,3 +113,24 @@ def print_value(value: Any) -> None:
         print_documents(value)
     else:
         print_json(value)
+
+
+def run_indexing_pipeline(pipeline_file: Path, paths: list[Path], allow_module: list[str], json_output: bool) -> None:
+    """``docqa index PATHS --pipeline FILE``: feed the paths to the pipeline's ``sources`` input, run it once.
+
+    The pipeline's stores are opened as its file says (an indexing file says ``create: true``); a
+    :class:`~docqa.writers.DocumentWriter` saves a store that has a path.
+    """
+    with handle_errors():
+        pipeline = Pipeline.load(pipeline_file, allowed_modules=allow_module)
+        takers = [name for name, sockets in pipeline.inputs().items() if "sources" in sockets]
+        if not takers:
+            fail(f"{pipeline_file}: the pipeline has no unconnected 'sources' input (start it with a converter)")
+        result = pipeline.run({"sources": [str(path) for path in paths]})
+    written = sum(value for outputs in result.values() for key, value in outputs.items() if key == "documents_written")
+    if json_output:
+        print_json({"pipeline": str(pipeline_file), "documents_written": written, "outputs": result})
+        return
+    console.print(f"documents written  {written}")
+    for name, store in pipeline.document_stores.items():
+        console.print(f"store {escape(name)}  {escape(str(getattr(store, 'path', None) or '(in memory)'))}")

@@ -31,19 +31,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import typing
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docqa.core import serialization
 from docqa.core.component import InputSocket, OutputSocket, input_sockets, is_component, output_sockets
+from docqa.core.names import check_name
 from docqa.core.types import is_compatible, type_name, value_matches
 from docqa.errors import PipelineError
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-_NAME_RULE = "letters, digits, '_' and '-', not starting with a digit"
+__all__ = ["Connection", "Pipeline", "check_name"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,6 @@ class Connection:
         return f"{self.sender}.{self.sender_socket} -> {self.receiver}.{self.receiver_socket}"
 
 
-def check_name(name: Any, what: str = "component") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise PipelineError(f"invalid {what} name {name!r}: use {_NAME_RULE}")
-    return name
-
-
 def _describe(sockets: Mapping[str, InputSocket | OutputSocket]) -> str:
     if not sockets:
         return "(none)"
@@ -76,6 +70,13 @@ def _all_equal(values: list[Any]) -> bool:
         return all(value is values[0] or bool(value == values[0]) for value in values[1:])
     except Exception:  # e.g. numpy arrays, whose == is elementwise: treat as different
         return False
+
+
+def _mermaid(text: str) -> str:
+    """``text`` safe inside a quoted Mermaid label: quotes, ``#`` and angle brackets as Mermaid entity codes."""
+    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return text
 
 
 @functools.cache
@@ -503,7 +504,47 @@ class Pipeline:
                 selected[name] = chosen
         return selected
 
+    # ------------------------------------------------------------------ pictures
+    def to_mermaid(self) -> str:
+        """The pipeline as a Mermaid flowchart (text; paste it into any Mermaid renderer, nothing is sent anywhere).
+
+        One box per component (name and class), one arrow per connection labelled ``output -> input`` and its
+        type; the caller's inputs come from an ``input`` node (solid: mandatory, dotted: optional) and the
+        outputs :meth:`run` returns go to an ``output`` node.
+        """
+        ids = {name: f"c{position}" for position, name in enumerate(self._components)}
+        lines = ["flowchart TD"]
+        for name, instance in self._components.items():
+            lines.append(f'    {ids[name]}["{_mermaid(name)}<br/><i>{_mermaid(type(instance).__name__)}</i>"]')
+        for c in self._connections:
+            socket = output_sockets(self._components[c.sender])[c.sender_socket]
+            label = (
+                f"{_mermaid(c.sender_socket)} → {_mermaid(c.receiver_socket)}<br/>{_mermaid(type_name(socket.type))}"
+            )
+            lines.append(f'    {ids[c.sender]} -- "{label}" --> {ids[c.receiver]}')
+        inputs, outputs = self.inputs(), self.outputs()
+        if inputs:
+            lines.append("    input((input))")
+        for name, sockets in inputs.items():
+            for socket_name, socket in sockets.items():
+                arrow = "--" if socket.is_mandatory else "-."
+                tail = "-->" if socket.is_mandatory else ".->"
+                label = _mermaid(f"{socket_name}: {type_name(socket.type)}")
+                lines.append(f'    input {arrow} "{label}" {tail} {ids[name]}')
+        if outputs:
+            lines.append("    output((output))")
+        for name, out_sockets in outputs.items():
+            for socket_name, out_socket in out_sockets.items():
+                label = _mermaid(f"{socket_name}: {type_name(out_socket.type)}")
+                lines.append(f'    {ids[name]} -- "{label}" --> output')
+        return "\n".join(lines) + "\n"
+
     # ------------------------------------------------------------------ YAML
+    def note_location(self, name: str, location: str) -> None:
+        """Remember where component ``name`` is defined ("file:line"), for error messages."""
+        self.get_component(name)
+        self._locations[name] = location
+
     @classmethod
     def loads(
         cls,
@@ -512,11 +553,14 @@ class Pipeline:
         base_dir: str | Path | None = None,
         allowed_modules: Collection[str] = (),
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        source: str | None = None,
     ) -> Pipeline:
         """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules."""
-        from docqa.core.serialization import loads
-
-        return loads(text, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides)
+        pipeline = cls()
+        serialization.build(
+            pipeline, text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides
+        )
+        return pipeline
 
     @classmethod
     def load(
@@ -527,22 +571,17 @@ class Pipeline:
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Pipeline:
         """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder."""
-        from docqa.core.serialization import load
-
-        return load(path, allowed_modules=allowed_modules, overrides=overrides)
+        text, source, base_dir = serialization.read_pipeline_file(path)
+        return cls.loads(text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides)
 
     def dumps(self) -> str:
         """This pipeline as YAML that :meth:`loads` turns back into an identical pipeline."""
-        from docqa.core.serialization import dumps
-
-        return dumps(self)
+        return serialization.dumps(self)
 
     def dump(self, path: str | Path) -> None:
-        from docqa.core.serialization import dump
-
-        dump(self, path)
+        """Write :meth:`dumps` to ``path`` atomically."""
+        serialization.dump(self, path)
 
     def to_dict(self) -> dict[str, Any]:
-        from docqa.core.serialization import pipeline_to_dict
-
-        return pipeline_to_dict(self)
+        """The pipeline as plain data in the YAML format."""
+        return serialization.pipeline_to_dict(self)

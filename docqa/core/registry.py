@@ -46,6 +46,7 @@ BUILTIN_COMPONENTS: Mapping[str, str] = MappingProxyType(
         ),
         "DocumentJoiner": "docqa.joiners.document_joiner:DocumentJoiner",
         "CrossEncoderRanker": "docqa.rankers.cross_encoder_ranker:CrossEncoderRanker",
+        "DocumentWriter": "docqa.writers.document_writer:DocumentWriter",
         "FillMask": "docqa.fill_mask.fill_mask:FillMask",
     }
 )
@@ -106,7 +107,8 @@ def _load_class(name: str, kind: Kind, allowed_modules: Collection[str]) -> type
     if module_name not in allowed_modules:
         raise PipelineError(
             f"{kind} type '{name}' is neither built in nor a plugin, and module '{module_name}' is not in "
-            f"allowed_modules; known types: {', '.join(known_types(kind))}"
+            f"allowed_modules (on the command line: --allow-module {module_name}); "
+            f"known types: {', '.join(known_types(kind))}"
         )
     return _import(name, f"{module_name}:{attribute}")
 

@@ -21,7 +21,12 @@ Rules:
 * A string parameter that starts with ``./`` or ``../`` (or is ``.``/``..``) is a path relative to the YAML
   file's folder (when loaded from a file, or when ``base_dir`` is given); every other string is kept as
   written (``deepset/...`` model ids, absolute paths).
-* Document stores are written by their init parameters (e.g. ``path``), not their contents.
+* Document stores are written by their init parameters (e.g. ``path``), not their contents. A store that
+  takes ``create`` (the in-memory store) is opened for reading: unless the file says ``create: true`` (as an
+  indexing pipeline does), a ``path`` holding no store is an error, ``no document store at PATH``, rather than
+  a silently created empty store.
+* This module builds into, and writes from, any object with :class:`PipelineGraph`'s methods; it does not
+  import :mod:`docqa.core.pipeline` (which imports it for ``Pipeline.load``/``dumps``): one-way dependency.
 * Every error is a :class:`~docqa.errors.PipelineError` naming the file, the line and the component.
 """
 
@@ -33,20 +38,48 @@ import os
 import typing
 from collections.abc import Collection, Mapping
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import yaml
 
 from docqa.core import registry
 from docqa.core.component import init_parameters, is_component
-from docqa.core.pipeline import Pipeline, check_name
-from docqa.errors import ComponentError, PipelineError
+from docqa.core.names import check_name
+from docqa.errors import ComponentError, NoDocumentStoreError, PipelineError
 
 _TOP_KEYS = ("document_stores", "components", "connections")
 _ENTRY_KEYS = ("type", "init_parameters")
 
 Key = tuple[Any, ...]
+
+
+class Wire(Protocol):
+    """One connection, as :class:`docqa.core.pipeline.Connection` has it."""
+
+    @property
+    def sender(self) -> str: ...
+    @property
+    def sender_socket(self) -> str: ...
+    @property
+    def receiver(self) -> str: ...
+    @property
+    def receiver_socket(self) -> str: ...
+
+
+class PipelineGraph(Protocol):
+    """What loading and dumping need of a pipeline (:class:`docqa.core.pipeline.Pipeline` has it)."""
+
+    def add_component(self, name: str, instance: Any) -> None: ...
+    def add_document_store(self, name: str, store: Any) -> None: ...
+    def connect(self, sender: str, receiver: str) -> None: ...
+    def note_location(self, name: str, location: str) -> None: ...
+    @property
+    def components(self) -> dict[str, Any]: ...
+    @property
+    def document_stores(self) -> dict[str, Any]: ...
+    @property
+    def connections(self) -> tuple[Wire, ...]: ...
 
 
 class _Context:
@@ -160,14 +193,15 @@ class _Loader:
         base_dir: Path | None,
         allowed_modules: Collection[str],
         overrides: Mapping[str, Mapping[str, Any]],
+        pipeline: PipelineGraph,
     ) -> None:
         self.ctx = ctx
         self.base_dir = base_dir
         self.allowed_modules = allowed_modules
         self.overrides = dict(overrides)
-        self.pipeline = Pipeline()
+        self.pipeline = pipeline
 
-    def build(self, data: Any) -> Pipeline:
+    def build(self, data: Any) -> PipelineGraph:
         if not isinstance(data, Mapping):
             raise self.ctx.error((), f"a pipeline file must be a mapping with keys {', '.join(_TOP_KEYS)}")
         for key in data:
@@ -185,7 +219,7 @@ class _Loader:
         for name, spec in components.items():
             instance = self._instance("components", name, spec)
             self.pipeline.add_component(name, instance)
-            self.pipeline._locations[name] = self.ctx.location(("components", name))
+            self.pipeline.note_location(name, self.ctx.location(("components", name)))
         self._connect(data.get("connections"))
         return self.pipeline
 
@@ -214,10 +248,15 @@ class _Loader:
         params = {k: _relative(v, self.base_dir) for k, v in raw.items()}
         params.update(self.overrides.get(name, {}))
         _check_parameters(cls, params, self.ctx, key, label)
+        if kind == "document store" and "create" in inspect.signature(cls).parameters:
+            params.setdefault("create", False)  # a pipeline file opens its stores for reading
         for param in _store_parameters(cls) & set(params):
             params[param] = self._store(params[param], (*key, "init_parameters", param), label, param)
         try:
             return cls(**params)
+        except NoDocumentStoreError as err:  # "no document store at PATH" first, then where the file says so
+            where = self.ctx.location(key)
+            raise NoDocumentStoreError(f"{err} ({label}{', ' + where if where else ''})") from None
         except Exception as err:
             raise self.ctx.error(key, f"{label} ({cls.__name__}) could not be created: {err}") from err
 
@@ -250,42 +289,33 @@ class _Loader:
                 raise self.ctx.error(key, f"connection {item['sender']} -> {item['receiver']}: {err}") from None
 
 
-def loads(
+def build(
+    pipeline: PipelineGraph,
     text: str,
     *,
     source: str | None = None,
     base_dir: str | Path | None = None,
     allowed_modules: Collection[str] = (),
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Pipeline:
-    """Build a pipeline from YAML text (format and rules in the module documentation).
+) -> None:
+    """Add what the YAML ``text`` describes to the empty ``pipeline`` (format and rules in the module docs).
 
     ``overrides`` replaces init parameters after reading, e.g. ``{"reader": {"model": "/models/tiny"}}``.
+    Use :meth:`docqa.core.pipeline.Pipeline.loads`, which calls this.
     """
     data, ctx = parse_yaml(text, source)
-    loader = _Loader(ctx, Path(base_dir) if base_dir is not None else None, allowed_modules, overrides or {})
-    return loader.build(data)
+    base = Path(base_dir) if base_dir is not None else None
+    _Loader(ctx, base, allowed_modules, overrides or {}, pipeline).build(data)
 
 
-def load(
-    path: str | Path,
-    *,
-    allowed_modules: Collection[str] = (),
-    overrides: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Pipeline:
-    """Build a pipeline from a YAML file; ``./`` and ``../`` paths in it resolve against its folder."""
+def read_pipeline_file(path: str | Path) -> tuple[str, str, Path]:
+    """The text of a pipeline file, its name for messages, and the folder its ``./`` paths resolve against."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise PipelineError(f"{path}: cannot read pipeline file: {err}") from None
-    return loads(
-        text,
-        source=str(path),
-        base_dir=path.resolve().parent,
-        allowed_modules=allowed_modules,
-        overrides=overrides,
-    )
+    return text, str(path), path.resolve().parent
 
 
 # ---------------------------------------------------------------------------------------------- dumping
@@ -328,7 +358,7 @@ def _python_scalar(value: Any) -> Any:
     return value
 
 
-def _store_names(pipeline: Pipeline) -> dict[int, str]:
+def _store_names(pipeline: PipelineGraph) -> dict[int, str]:
     names = {id(store): name for name, store in pipeline.document_stores.items()}
     taken = set(pipeline.document_stores)
     for instance in pipeline.components.values():
@@ -343,7 +373,7 @@ def _store_names(pipeline: Pipeline) -> dict[int, str]:
     return names
 
 
-def pipeline_to_dict(pipeline: Pipeline) -> dict[str, Any]:
+def pipeline_to_dict(pipeline: PipelineGraph) -> dict[str, Any]:
     """The pipeline as plain data in the YAML format (a store shared by components is written once)."""
     names = _store_names(pipeline)
     stores = {id(s): s for s in pipeline.document_stores.values()}
@@ -393,11 +423,11 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _represent_str)
 
 
-def dumps(pipeline: Pipeline) -> str:
+def dumps(pipeline: PipelineGraph) -> str:
     return yaml.dump(pipeline_to_dict(pipeline), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
 
 
-def dump(pipeline: Pipeline, path: str | Path) -> None:
+def dump(pipeline: PipelineGraph, path: str | Path) -> None:
     """Write the pipeline to ``path`` atomically (a failed write leaves any previous file intact)."""
     text = dumps(pipeline)
     path = Path(path)

@@ -18,7 +18,7 @@ from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.bm25_index import BM25Index, BM25Params, select_top_k
 from docqa.document_stores.filters import DocumentColumns, evaluate, validate_filters
 from docqa.document_stores.wal import WriteAheadLog, replay
-from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError
+from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError, NoDocumentStoreError
 from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
 
@@ -38,7 +38,9 @@ class InMemoryDocumentStore:
 
     ``analyzer`` configures BM25 tokenization (see :class:`docqa.text.Analyzer`; ``None`` = default). If ``path``
     holds a saved store, it is loaded (its saved analyzer is used; passing a different one is an error);
-    :meth:`save` with no argument saves back there.
+    :meth:`save` with no argument saves back there. Where ``path`` holds no store, ``create=True`` starts an
+    empty one there and ``create=False`` raises ``DocumentStoreError("no document store at PATH...")``; pipeline
+    files open stores with ``create: false`` unless they say otherwise (see :mod:`docqa.core.serialization`).
 
     Duplicate ids: ``DuplicatePolicy.NONE`` means ``FAIL``. Filters: see :mod:`docqa.document_stores.filters`.
     Retrieval returns copies with ``score`` set, best first, ties in insertion order; only documents sharing at
@@ -52,7 +54,7 @@ class InMemoryDocumentStore:
     ['Paris is the capital of France.']
     """
 
-    def __init__(self, path: str | None = None, analyzer: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: str | None = None, analyzer: dict[str, Any] | None = None, create: bool = True) -> None:
         self.path = path
         self._analyzer = Analyzer.from_dict(analyzer)
         #: The model the stored embeddings came from (saved with the store), so that queries are embedded alike.
@@ -70,6 +72,11 @@ class InMemoryDocumentStore:
         elif directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
             raise DocumentStoreError(
                 f"document store path '{directory}' exists but is not a docqa store (no {MANIFEST})"
+            )
+        elif not create:
+            raise NoDocumentStoreError(
+                f"no document store at {directory}: create one with `docqa index PATH... --store {directory}` "
+                "(or pass create: true to start an empty one)"
             )
 
     def _reset(self) -> None:

@@ -134,3 +134,94 @@ def test_user_errors_are_one_line(app: typer.Typer, pipeline_file: Path, args: l
 def test_missing_file_is_a_one_line_error(app: typer.Typer, tmp_path: Path) -> None:
     code, _, err = invoke(app, str(tmp_path / "nope.yaml"), "-i", "query=x")
     assert code == 1 and "cannot read pipeline file" in err
+
+
+# ------------------------------------------------------------------------------ --draw, --allow-module, stores
+USER_MODULE = """
+from docqa.core.component import component
+
+
+@component
+class Exclaim:
+    @component.output_types(text=str)
+    def run(self, text: str) -> dict[str, str]:
+        return {"text": text + "!"}
+"""
+
+
+@pytest.fixture
+def user_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    module = tmp_path / "user_mods"
+    module.mkdir()
+    (module / "docqa_user_comps.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(module))
+    path = tmp_path / "user.yaml"
+    path.write_text("components:\n  exclaim: {type: docqa_user_comps.Exclaim}\n")
+    return path
+
+
+def test_allow_module_lets_a_user_component_run(app: typer.Typer, user_pipeline: Path) -> None:
+    code, out, err = invoke(app, str(user_pipeline), "-i", "text=hi", "--json")
+    assert code == 1
+    assert "--allow-module docqa_user_comps" in err and "Traceback" not in err
+    code, out, err = invoke(app, str(user_pipeline), "-i", "text=hi", "--allow-module", "docqa_user_comps", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"exclaim": {"text": "hi!"}}
+    code, _, err = invoke(app, str(user_pipeline), "-i", "text=hi", "--allow-module", "docqa_user")
+    assert code == 1 and "--allow-module docqa_user_comps" in err  # the module itself, exactly
+
+
+def test_draw_prints_mermaid_without_running(app: typer.Typer, pipeline_file: Path) -> None:
+    code, out, err = invoke(app, str(pipeline_file), "--draw")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "flowchart TD"
+    assert '    c0["retriever<br/><i>BM25Retriever</i>"]' in lines
+    assert '    c1["reader<br/><i>ExtractiveReader</i>"]' in lines
+    assert '    c0 -- "documents → documents<br/>list[Document]" --> c1' in lines
+    assert '    input -- "query: str" --> c0' in lines
+
+
+def test_a_pipeline_over_a_missing_store_is_an_error(app: typer.Typer, pipeline_file: Path) -> None:
+    broken = pipeline_file.with_name("typo.yaml")
+    broken.write_text(pipeline_file.read_text().replace("path: ./store}", "path: ./stor}"))
+    code, out, err = invoke(app, str(broken), "-i", "query=Warsaw")
+    assert code == 1
+    assert err.startswith(f"error: no document store at {pipeline_file.parent / 'stor'}")
+    assert "Traceback" not in err + out
+    assert not (pipeline_file.parent / "stor").exists()
+
+
+def test_index_with_a_pipeline_file(tmp_path: Path) -> None:
+    from docqa.cli import app as docqa_app
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for number, text in enumerate(PASSAGES):
+        (docs / f"p{number}.txt").write_text(text, encoding="utf-8")
+    (docs / "bad.txt").write_bytes(b"\xff")
+    pipeline = tmp_path / "indexing.yaml"
+    pipeline.write_text(
+        "document_stores:\n"
+        "  store: {type: InMemoryDocumentStore, init_parameters: {path: ./store, create: true}}\n"
+        "components:\n"
+        "  converter: {type: FileConverter}\n"
+        "  splitter: {type: DocumentSplitter, init_parameters: {split_length: 5, split_overlap: 1}}\n"
+        "  writer: {type: DocumentWriter, init_parameters: {document_store: store, policy: skip}}\n"
+        "connections:\n"
+        "  - {sender: converter.documents, receiver: splitter.documents}\n"
+        "  - {sender: splitter.documents, receiver: writer.documents}\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(docqa_app, ["index", str(docs), "--pipeline", str(pipeline), "--json"])
+    assert result.exit_code == 0, result.output
+    stored = InMemoryDocumentStore.load(tmp_path / "store").filter_documents()
+    assert json.loads(result.stdout)["documents_written"] == len(stored) > len(PASSAGES)
+    assert {d.meta["file_name"] for d in stored} == {"p0.txt", "p1.txt", "p2.txt"}
+    again = runner.invoke(docqa_app, ["index", str(docs), "--pipeline", str(pipeline), "--json"])
+    assert json.loads(again.stdout)["documents_written"] == 0  # policy skip: nothing twice
+    both = runner.invoke(docqa_app, ["index", str(docs), "--pipeline", str(pipeline), "--store", str(tmp_path)])
+    assert both.exit_code == 1 and "exclude each other" in both.stderr
+    neither = runner.invoke(docqa_app, ["index", str(docs)])
+    assert neither.exit_code == 1 and "--store DIR is required" in neither.stderr
