@@ -6,7 +6,9 @@ import typer
 
 from docqa.cli._common import global_options
 from docqa.cli.ask import ask
+from docqa.cli.batch import batch
 from docqa.cli.eval import eval_app
+from docqa.cli.fill_mask import fill_mask
 from docqa.cli.index import index
 from docqa.cli.run import run
 from docqa.cli.search import search
@@ -25,6 +27,8 @@ app.command()(search)
 app.command()(serve)
 app.command()(ask)
 app.command()(run)
+app.command()(batch)
+app.command(name="fill-mask")(fill_mask)
 app.add_typer(eval_app, name="eval")
 
 

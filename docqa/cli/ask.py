@@ -47,6 +47,10 @@ def ask(
         str | None,
         typer.Option("--backend", help="Reader backend: torch (default) or onnx (fp32 ONNX Runtime on CPU)."),
     ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option("--context", "-c", help="Read the answer in this text (or the file it names): no store needed."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
 ) -> None:
     """Answer a question: retrieve passages (BM25 over --store, or a --pipeline file) and extract answers.
@@ -57,8 +61,16 @@ def ask(
     from docqa.core.pipeline import Pipeline
     from docqa.pipelines import ExtractiveQAPipeline
 
+    if context is not None:
+        from docqa.cli._context import answer_in_context, read_context
+
+        if store is not None or pipeline is not None:
+            fail("give one of --context, --store DIR and --pipeline FILE.yaml")
+        with handle_errors():
+            answer_in_context(question, read_context(context), model, top_k, backend, json_output)
+        return
     if (store is None) == (pipeline is None):
-        fail("give either --store DIR or --pipeline FILE.yaml")
+        fail("give either --store DIR or --pipeline FILE.yaml (or --context TEXT|FILE)")
     question = read_question(question)
     with handle_errors():
         backend_option = {"backend": backend} if backend is not None else {}

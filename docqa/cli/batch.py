@@ -1,0 +1,80 @@
+"""``docqa batch``: answer a file of questions (or fill-mask texts) into JSONL, batched, resumable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from docqa.cli._common import error_console, fail, handle_errors, print_json
+
+
+def batch(
+    input_file: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL records ({"id", "question", "context"?} or {"id", "input_string"}) or one request body.',
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: one line per record.")],
+    task: Annotated[str, typer.Option("--task", help="qa or fill-mask.")] = "qa",
+    pipeline: Annotated[
+        Path | None,
+        typer.Option("--pipeline", "-p", help="Pipeline YAML that retrieves passages for questions without a context."),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", "-s", help="Store directory to search (BM25) for questions without a context."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Reader or fill-mask model: hub id or local directory.")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the records whose id is already in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Records per model call (a killed run loses at most these).")
+    ] = 64,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="fill-mask: candidates per mask.")] = 5,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Answer every record of INPUT into --out, one JSON line per record: bad records get {"id", "error"}
+    and the run goes on; a summary (done, skipped, failed, records/s) at the end."""
+    from docqa.batch import EngineConfig, build_engine, read_batch_input, run_batch_file
+
+    _check_options(task, pipeline, store, out, resume, overwrite)
+    with handle_errors():
+        batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask")
+        config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k)
+        engine = build_engine(config, batch_input.options)
+        summary = run_batch_file(
+            batch_input, out, engine, resume=resume, chunk_size=batch_size, progress=progress and sys.stderr.isatty()
+        )
+    if json_output:
+        print_json(summary.to_dict())
+    else:
+        error_console.print(
+            f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}, "
+            f"{summary.records_per_second:.1f} records/s -> {out}"
+        )
+
+
+def _check_options(
+    task: str, pipeline: Path | None, store: Path | None, out: Path, resume: bool, overwrite: bool
+) -> None:
+    if task not in ("qa", "fill-mask"):
+        fail(f"--task must be qa or fill-mask, got {task!r}")
+    if pipeline is not None and store is not None:
+        fail("give --pipeline FILE.yaml or --store DIR, not both")
+    if task == "fill-mask" and (pipeline is not None or store is not None):
+        fail("--pipeline and --store are for --task qa")
+    if store is not None and not store.exists():
+        fail(f"no document store at {store}: create one with `docqa index PATH... --store {store}`")
+    if resume and overwrite:
+        fail("give --resume or --overwrite, not both")
+    if out.exists() and out.stat().st_size > 0 and not (resume or overwrite):
+        fail(f"{out} already exists: pass --resume to skip the records already in it, or --overwrite")
