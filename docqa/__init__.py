@@ -37,6 +37,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "ExtractiveReader": "docqa.readers",
     "ExtractiveQAPipeline": "docqa.pipelines",
     "FillMask": "docqa.fill_mask",
+    "DocumentWriter": "docqa.writers",
 }
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Document",
     "DocumentJoiner",
     "DocumentSplitter",
+    "DocumentWriter",
     "DuplicatePolicy",
     "EmbeddingRetriever",
     "ExtractiveQAPipeline",
@@ -91,3 +93,4 @@ if TYPE_CHECKING:
     from docqa.readers import ExtractiveReader
     from docqa.retrievers.bm25_retriever import BM25Retriever
     from docqa.retrievers.embedding_retriever import EmbeddingRetriever
+    from docqa.writers import DocumentWriter
