@@ -13,34 +13,55 @@ from docqa.cli._common import error_console, handle_errors, print_json
 
 
 def train(
-    base: Annotated[str, typer.Option("--base", help="Hub id or folder: a base encoder (BERT, DistilBERT, RoBERTa; a "
-                                      "fresh span head is added), a QA model, or a sentence-transformers folder.")],
+    base: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            help="Hub id or folder: a base encoder (BERT, DistilBERT, RoBERTa; a "
+            "fresh span head is added), a QA model, or a sentence-transformers folder.",
+        ),
+    ],
     train_file: Annotated[Path, typer.Option("--train", help="SQuAD v1.1 or v2.0 JSON training file.")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder: the best model (Hugging Face format), "
-                                      "docqa_training.json and checkpoints/.")],
-    dev: Annotated[Path | None, typer.Option("--dev", help="SQuAD JSON file evaluated after each epoch; the best "
-                                             "epoch's model is kept.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output folder: the best model (Hugging Face format), docqa_training.json and checkpoints/."
+        ),
+    ],
+    dev: Annotated[
+        Path | None,
+        typer.Option("--dev", help="SQuAD JSON file evaluated after each epoch; the best epoch's model is kept."),
+    ] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 4,
-    max_steps: Annotated[int | None, typer.Option("--max-steps", min=1, help="Stop after this many optimizer "
-                                                  "steps (the schedule is fitted to them).")] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps", min=1, help="Stop after this many optimizer steps (the schedule is fitted to them)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 12,
     grad_acc: Annotated[int, typer.Option("--grad-acc", min=1, help="Forward passes per optimizer step.")] = 4,
     learning_rate: Annotated[float, typer.Option("--learning-rate", min=0.0)] = 4e-5,
-    warmup: Annotated[float, typer.Option("--warmup", min=0.0, max=0.999, help="Fraction of the steps with "
-                                          "linear warm-up.")] = 0.2,
+    warmup: Annotated[
+        float, typer.Option("--warmup", min=0.0, max=0.999, help="Fraction of the steps with linear warm-up.")
+    ] = 0.2,
     max_seq_len: Annotated[int, typer.Option("--max-seq-len", min=8)] = 384,
     doc_stride: Annotated[int, typer.Option("--doc-stride", min=0)] = 128,
     max_query_length: Annotated[int, typer.Option("--max-query-length", min=1)] = 64,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 42,
-    save_steps: Annotated[int | None, typer.Option("--save-steps", min=1, help="Also checkpoint every N "
-                                                   "optimizer steps (always at each epoch end).")] = None,
+    save_steps: Annotated[
+        int | None,
+        typer.Option("--save-steps", min=1, help="Also checkpoint every N optimizer steps (always at each epoch end)."),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out.")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
-    precision: Annotated[str, typer.Option("--precision", help="auto (bf16/fp16 autocast on CUDA, else fp32), "
-                                           "fp32, bf16, fp16.")] = "auto",
-    json_output: Annotated[bool, typer.Option("--json", help="Print docqa_training.json's content at the "
-                                              "end.")] = False,
+    precision: Annotated[
+        str, typer.Option("--precision", help="auto (bf16/fp16 autocast on CUDA, else fp32), fp32, bf16, fp16.")
+    ] = "auto",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print docqa_training.json's content at the end.")
+    ] = False,
 ) -> None:
     """Fine-tune an extractive reader on SQuAD; defaults are the model card recipe of deepset/minilm-uncased-squad2
     (4 epochs, batch 12 x grad-acc 4, lr 4e-5, warm-up 0.2, max_seq_len 384, stride 128, seed 42)."""
@@ -53,14 +74,12 @@ def train(
             warmup=warmup, max_seq_len=max_seq_len, doc_stride=doc_stride, max_query_length=max_query_length,
             seed=seed, save_steps=save_steps, device=device, precision=precision,
         )  # fmt: skip
-        result = train_reader(
-            config, resume=resume, overwrite=overwrite, progress=sys.stderr.isatty(), log=_note
-        )
+        result = train_reader(config, resume=resume, overwrite=overwrite, progress=sys.stderr.isatty(), log=_note)
     if json_output:
         print_json(result.metadata)
         return
     threshold = result.advised_no_answer_threshold
-    advice = "" if threshold is None else f'; use it with no_answer_threshold={threshold:.4f}'
+    advice = "" if threshold is None else f"; use it with no_answer_threshold={threshold:.4f}"
     typer.echo(f"model saved to {result.out} (ExtractiveReader(model={str(result.out)!r}){advice})")
 
 

@@ -88,8 +88,21 @@ def test_answer_outside_the_window_is_labelled_at_the_first_token() -> None:
     tokenizer: Any = AutoTokenizer.from_pretrained(BERT_TOKENIZER)
     context = " ".join(f"word{i}" for i in range(200)) + " the answer is here"
     start = context.index("answer is")
-    data = {"data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
-        {"id": "q", "question": "where?", "answers": [{"text": "answer is", "answer_start": start}]}]}]}]}
+    data = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {"id": "q", "question": "where?", "answers": [{"text": "answer is", "answer_start": start}]}
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     questions = SquadTrainingSet.from_json(data).questions
     labelled = training_windows(tokenizer, questions, 64, 16, 16, True)
     assert len(labelled) > 3

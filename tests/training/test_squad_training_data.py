@@ -62,8 +62,14 @@ def test_unrepairable_answers_drop_the_question_with_the_reason_counted() -> Non
         {"id": "nostart", "question": "Where?", "answers": [{"text": "France"}]},
         qa("empty", "", 3),
         qa("ok", "region", CONTEXT.index("region")),
-        {"id": "second", "question": "Where?", "answers": [
-            {"text": "Paris", "answer_start": 1}, {"text": "France", "answer_start": CONTEXT.index("France")}]},
+        {
+            "id": "second",
+            "question": "Where?",
+            "answers": [
+                {"text": "Paris", "answer_start": 1},
+                {"text": "France", "answer_start": CONTEXT.index("France")},
+            ],
+        },
     ]
     data = SquadTrainingSet.from_json(squad(qas))
     assert [q.qid for q in data.questions] == ["ok", "second"]  # the second answer of "second" is usable
