@@ -145,7 +145,7 @@ def test_an_out_folder_holding_something_else_is_refused_unless_overwrite(
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     config = small_config(tiny_bert_qa_dir, tiny_slice, out, max_steps=1)
-    with pytest.raises(ComponentError, match="already holds files.*--overwrite"):
+    with pytest.raises(ComponentError, match=r"already holds files.*--overwrite"):
         train_reader(config, progress=False)
     assert (out / "notes.txt").read_text() == "mine"
     train_reader(config, overwrite=True, progress=False)
@@ -156,7 +156,7 @@ def test_a_training_set_empty_after_validation_is_refused(tiny_bert_qa_dir: Path
     data = {"data": [{"title": "t", "paragraphs": [{"context": "Paris is in France.", "qas": [
         {"id": "q", "question": "Where?", "answers": [{"text": "Germany", "answer_start": 12}]}]}]}]}  # fmt: skip
     train = write_json(tmp_path / "bad.json", data)
-    with pytest.raises(ConversionError, match="no training question left.*1 dropped"):
+    with pytest.raises(ConversionError, match=r"no training question left.*1 dropped"):
         train_reader(small_config(tiny_bert_qa_dir, train, tmp_path / "out"), progress=False)
     assert not (tmp_path / "out").exists()
 
