@@ -185,12 +185,11 @@ class ReaderRunner:
 
 def _check_settings(reader: Any, settings: dict[str, Any]) -> None:
     """Validate a configured copy of an ExtractiveReader as its constructor and warm-up would."""
-    from docqa.core.component import init_parameters
     from docqa.readers.extractive_reader import ExtractiveReader
 
     if not isinstance(reader, ExtractiveReader):
         return
-    type(reader)(**{**init_parameters(reader), **settings})
+    ExtractiveReader(model=reader.model, **settings)  # the constructor's checks; loads nothing
     if getattr(reader, "_tokenizer", None) is not None and hasattr(reader._model, "config"):
         reader._check_window_geometry(reader._tokenizer, reader._model)
 

@@ -16,8 +16,8 @@ def _wait_for(gate: str | None) -> None:
 
 
 class GatedReader(ExtractiveReader):
-    def __init__(self, load_gate: str | None = None, read_gate: str | None = None, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, model: str, load_gate: str | None = None, read_gate: str | None = None) -> None:
+        super().__init__(model=model)
         self.load_gate = load_gate
         self.read_gate = read_gate
 
