@@ -392,3 +392,22 @@ def test_api_key_then_upload_makes_new_files_searchable(
     assert page.evaluate("Object.keys(localStorage).length") == 0
     page.reload()
     expect(page.get_by_label("API key")).to_have_value("secret")
+
+
+def test_a_model_that_fails_to_load_is_reported_in_one_line(
+    serve: Any, tmp_path: Path, page: Page, shots: Shots
+) -> None:
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    server = serve("--model", str(empty), wait_ready=False)
+    page.goto(server.url + "/")
+    expect(page.locator("#status")).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    errors = httpx.get(server.url + "/ready").json()["errors"]
+    message = f"The server could not load the reader model: {errors['reader']}"
+    expect(page.get_by_role("alert")).to_have_text(message)
+    expect(page.locator("#upload")).to_be_hidden()  # no store: nothing to write to
+    page.get_by_label("Ask a question about the documents").fill("Anyone there?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.get_by_role("alert")).to_have_text(message)
+    expect(page.locator("#ask-hint")).to_be_hidden()
+    shots.take(page, "load-failed")

@@ -7,10 +7,10 @@
   const KEY_STORAGE = "docqa-api-key";
   const READY_POLL_MS = 1000;
   const OFFLINE_POLL_MS = 2000;
-  const MAX_MESSAGE = 300;
+  const MAX_MESSAGE = 1000;
 
   const $ = (id) => document.getElementById(id);
-  const state = { ready: false, info: null, pending: null, queryToken: 0, polling: false };
+  const state = { ready: false, failure: null, info: null, pending: null, queryToken: 0, polling: false };
 
   // ---- small DOM helpers -------------------------------------------------------------------------------
 
@@ -171,8 +171,10 @@
     const failed = failedParts(body);
     if (failed.length) {
       state.polling = false;
-      setStatus("failed", "Not available.");
-      return showError(oneLine("The server could not load " + failed.join("; ")));
+      state.failure = oneLine("The server could not load the " + failed.join("; "));
+      setStatus("failed", "Not available: loading failed.");
+      refreshCount();
+      return showError(state.failure);
     }
     if (status === 0) {
       setStatus("offline", "Cannot reach the docqa server; retrying…");
@@ -274,6 +276,7 @@
     clearError();
     if (!question) return;
     followInUrl(question);
+    if (state.failure !== null) return showError(state.failure);
     if (!state.ready) {
       state.pending = question;
       showPendingHint();
