@@ -323,8 +323,9 @@ class _Run:
 
         def fill(folder: Path) -> None:
             nonlocal is_best
-            self.model.save_pretrained(folder)
-            self.tokenizer.save_pretrained(folder)
+            with _no_progress_bars():
+                self.model.save_pretrained(folder)
+                self.tokenizer.save_pretrained(folder)
             if metrics is not None:
                 is_best = self._record_epoch(folder, metrics)
             self._save_state(folder)
@@ -460,6 +461,20 @@ def _epoch_line(record: dict[str, Any]) -> str:
     if threshold is not None:
         text += f"; best F1 {record['score']:.2f} at no_answer_threshold {threshold:.3f}"
     return text
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """``save_pretrained`` draws a "Writing model shards" bar on stderr: noise inside the training bar."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 @contextmanager
