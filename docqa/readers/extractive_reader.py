@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -27,8 +26,6 @@ from docqa.readers.windows import (
 )
 from docqa.schema import Answer, Document
 
-logger = logging.getLogger(__name__)
-
 #: Documents are tokenized this many characters at a time, so memory stays bounded however many (or
 #: however long) the documents are, while windows of many documents and questions are still batched together.
 _CHARS_PER_CHUNK = 200_000
@@ -47,6 +44,13 @@ class ExtractiveReader:
     windows of the question (all documents). The reader says "no answer" when ``best_span_score - null_score
     < no_answer_threshold``.
 
+    Answers never cut a word: with ``align_to_words=True`` (the default, as in transformers' question-answering
+    pipeline) each span is widened to whole words of the document, from the start of the word of its first
+    token to the end of the word of its last token, the words being the tokenizer's pre-tokenized words
+    (WordPiece: split at whitespace and punctuation; byte-level BPE: its pre-tokenizer's words). The widening
+    happens before duplicates are merged and probabilities computed, so one widened span found twice counts
+    once. ``align_to_words=False`` keeps the raw token offsets.
+
     Returned answers (``Answer``): ``score`` is the raw score above (the null score for the no-answer);
     ``probability`` is a softmax over every distinct candidate span of the question (the ``n_best_per_window``
     best of each window, all documents) plus, when ``no_answer=True``, the null score: probabilities are
@@ -63,8 +67,8 @@ class ExtractiveReader:
     trained to put "no answer" on the first token: their null score is meaningless, so pass
     ``no_answer=False`` with them.
 
-    ``quantize=True`` applies int8 dynamic quantization to the linear layers (CPU only): faster, slightly
-    different scores.
+    ``quantize=True`` applies int8 dynamic quantization to the linear layers (CPU only): faster, but different
+    scores, and on real weights often different top answers (a few points of F1 lost).
 
     ``backend="onnx"`` runs the forward pass with ONNX Runtime in fp32 on the CPU (``pip install
     "docqa[onnx]"``): same decoding, logits equal to PyTorch's up to float rounding, faster on CPU. The model
@@ -95,6 +99,7 @@ class ExtractiveReader:
         n_best_per_window: int = 20,
         quantize: bool = False,
         backend: str = "torch",
+        align_to_words: bool = True,
     ) -> None:
         for name, value in (
             ("top_k", top_k),
@@ -120,6 +125,7 @@ class ExtractiveReader:
         self.n_best_per_window = n_best_per_window
         self.quantize = quantize
         self.backend = backend
+        self.align_to_words = align_to_words
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
@@ -217,8 +223,7 @@ class ExtractiveReader:
                 f"ExtractiveReader: a question longer than max_query_length={self.max_query_length} tokens "
                 "was truncated (warned once per reader)"
             )
-            warnings.warn(message, UserWarning, stacklevel=4)
-            logger.warning(message)
+            warnings.warn(message, UserWarning, stacklevel=4)  # the CLI shows it as one "warning:" line
         return text
 
     def _collect_candidates(
@@ -247,8 +252,9 @@ class ExtractiveReader:
         nulls = null_scores(start_logits, end_logits)
         for window, window_spans, null in zip(batch, spans, nulls, strict=True):
             item, doc = pairs[window.pair]
+            offsets = window.word_offsets if self.align_to_words else window.offsets
             found[item].add_window(
-                doc, window.offsets, window_spans.starts, window_spans.ends, window_spans.scores, float(null)
+                doc, offsets, window_spans.starts, window_spans.ends, window_spans.scores, float(null)
             )
 
     def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:

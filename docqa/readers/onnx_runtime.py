@@ -143,10 +143,11 @@ def _build_cache_entry(model: str, qa_model: Any, input_names: Sequence[str], ta
             raise ModelLoadError(f"could not export model {model!r} to ONNX ({reason}); use backend='torch'") from error
         fused = _fused_if_exact(qa_model, input_names, plain, staging / _MODEL_FILE, ort)
         if not fused:
-            error = _probe_error(qa_model, input_names, plain, ort)
-            if error is not None:
+            mismatch = _probe_error(qa_model, input_names, plain, ort)
+            if mismatch is not None:
                 raise ModelLoadError(
-                    f"the ONNX export of model {model!r} does not reproduce its logits ({error}); use backend='torch'"
+                    f"the ONNX export of model {model!r} does not reproduce its logits ({mismatch}); "
+                    "use backend='torch'"
                 )
             plain.rename(staging / _MODEL_FILE)
         plain.unlink(missing_ok=True)
@@ -219,10 +220,10 @@ def _fused_if_exact(qa_model: Any, input_names: Sequence[str], plain: Path, fuse
     except Exception as error:  # the fuser is best effort: the plain graph is still exact
         logger.info("onnxruntime graph fusion failed (%s); using the plain export", error)
         return False
-    error = _probe_error(qa_model, input_names, fused_path, ort)
-    if error is None:
+    mismatch = _probe_error(qa_model, input_names, fused_path, ort)
+    if mismatch is None:
         return True
-    logger.info("fused ONNX graph rejected (%s); using the plain export", error)
+    logger.info("fused ONNX graph rejected (%s); using the plain export", mismatch)
     fused_path.unlink(missing_ok=True)
     return False
 

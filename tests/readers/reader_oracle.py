@@ -17,6 +17,8 @@ class Best:
     char_start: int
     char_end: int
     token_ids: list[int]
+    word_start: int  # the span widened to whole words: the first token's word's start...
+    word_end: int  # ...to the last token's word's end, words as the tokenizer's word_ids() give them
 
 
 @dataclass
@@ -78,5 +80,27 @@ def brute_force_answer(
             s, e = divmod(flat, scores.shape[1])
             if best is None or scores[s, e] > best.score:
                 offsets = enc["offset_mapping"][w]
-                best = Best(float(scores[s, e]), doc, offsets[s][0], offsets[e][1], ids[s : e + 1])
+                words = _word_chars(enc)
+                word_ids = enc.word_ids(w)
+                best = Best(
+                    float(scores[s, e]),
+                    doc,
+                    offsets[s][0],
+                    offsets[e][1],
+                    ids[s : e + 1],
+                    words[word_ids[s]][0],
+                    words[word_ids[e]][1],
+                )
     return OracleResult(best, min(nulls) if nulls else float("inf"), nulls)
+
+
+def _word_chars(enc: Any) -> dict[int, tuple[int, int]]:
+    """Each context word's characters: from its first token's start to its last token's end, over all windows."""
+    words: dict[int, tuple[int, int]] = {}
+    for w in range(len(enc["input_ids"])):
+        for token, (word, sequence) in enumerate(zip(enc.word_ids(w), enc.sequence_ids(w), strict=True)):
+            if sequence == 1 and word is not None:
+                start, end = enc["offset_mapping"][w][token]
+                known = words.get(word, (start, end))
+                words[word] = (min(known[0], start), max(known[1], end))
+    return words
