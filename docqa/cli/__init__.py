@@ -13,6 +13,7 @@ from docqa.cli.index import index
 from docqa.cli.run import run
 from docqa.cli.search import search
 from docqa.cli.serve import serve
+from docqa.cli.train import train
 
 app = typer.Typer(
     name="docqa",
@@ -29,6 +30,7 @@ app.command()(ask)
 app.command()(run)
 app.command()(batch)
 app.command(name="fill-mask")(fill_mask)
+app.command()(train)
 app.add_typer(eval_app, name="eval")
 
 
