@@ -110,7 +110,7 @@ def test_stored_documents_are_isolated_from_the_callers() -> None:
 
 def test_init_parameters_are_captured() -> None:
     store = InMemoryDocumentStore(analyzer={"stopwords": "english"})
-    assert init_parameters(store) == {"path": None, "analyzer": {"stopwords": "english"}}
+    assert init_parameters(store) == {"path": None, "analyzer": {"stopwords": "english"}, "create": True}
     assert store.analyzer.stopwords == "english"
 
 

@@ -72,7 +72,7 @@ def test_saved_analyzer_is_restored_and_a_different_one_refused(tmp_path: Path) 
     loaded = InMemoryDocumentStore(path=str(tmp_path))
     assert loaded.analyzer == Analyzer(stopwords="english")
     assert loaded.bm25_retrieval("the") == []
-    assert init_parameters(loaded) == {"path": str(tmp_path), "analyzer": None}
+    assert init_parameters(loaded) == {"path": str(tmp_path), "analyzer": None, "create": True}
     with pytest.raises(DocumentStoreError, match="indexed with analyzer"):
         InMemoryDocumentStore(path=str(tmp_path), analyzer={"stopwords": None})
 
