@@ -188,6 +188,9 @@ def test_answers_are_ranked_and_highlighted_at_their_offsets(qa_server: Any, pag
 
     first = ask(page, "What does John like?")
     check_answers_match(page, first)
+    top = first["answers"][0]
+    top_text = NO_ANSWER_TEXT.lower() if top["no_answer"] else top["text"]
+    expect(page.locator("#results-summary")).to_contain_text(f"{top_text} ({percent(top['probability'])})")
     check_passages_match(page, first)
     spans = [a for a in first["answers"] if not a["no_answer"]]
     assert spans, "the real reader found no span in john.txt"

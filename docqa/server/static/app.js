@@ -351,7 +351,7 @@
   function renderAnswer(answer) {
     const item = el("li", "answer");
     const head = el("div", "answer-head");
-    const noAnswer = answer.no_answer === true || answer.text === null || answer.text === undefined;
+    const noAnswer = isNoAnswer(answer);
     item.dataset.noAnswer = String(noAnswer);
     head.appendChild(el("strong", "answer-text", noAnswer ? "No answer in these documents" : answer.text));
     head.appendChild(probabilityBadge(answer.probability));
@@ -379,14 +379,25 @@
     return item;
   }
 
+  // One line for screen readers (the summary is a live region): the question, the top answer, the passages read.
+  function resultsSummary(question, answers, passages) {
+    const top = answers[0];
+    const best = !top ? "" : (isNoAnswer(top) ? "no answer in these documents" : top.text) + " (" + percent(top.probability) + "). ";
+    const read = passages === 1 ? "1 retrieved passage" : passages + " retrieved passages";
+    return "Answers to “" + question + "”, most probable first: " + best + "Read from " + read + ".";
+  }
+
+  function isNoAnswer(answer) {
+    return answer.no_answer === true || answer.text === null || answer.text === undefined;
+  }
+
   function renderResults(question, body) {
     const answers = (body && Array.isArray(body.answers) && body.answers) || [];
     const documents = (body && Array.isArray(body.documents) && body.documents) || [];
     $("answers").replaceChildren(...answers.map(renderAnswer));
     $("passages").replaceChildren(...documents.map(renderPassage));
     $("no-passages").hidden = documents.length > 0;
-    const retrieved = documents.length === 1 ? "1 retrieved passage" : documents.length + " retrieved passages";
-    setText($("results-summary"), "Answers to “" + question + "”, most probable first, read from " + retrieved + ".");
+    setText($("results-summary"), resultsSummary(question, answers, documents.length));
     $("results").hidden = false;
   }
 
