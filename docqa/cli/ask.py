@@ -55,8 +55,9 @@ def ask(
 ) -> None:
     """Answer a question: retrieve passages (BM25 over --store, or a --pipeline file) and extract answers.
 
-    If the model cannot be loaded, says so in one line (on stderr) and shows the retrieved passages instead;
-    the exit code is then 0, since retrieval did its part.
+    If the default model cannot be loaded (e.g. offline), says so in one line (on stderr) and shows the
+    retrieved passages instead; the exit code is then 0, since retrieval did its part. A model given with
+    --model (or named by the pipeline) that cannot be loaded is an error.
     """
     from docqa.core.pipeline import Pipeline
     from docqa.pipelines import ExtractiveQAPipeline
@@ -83,9 +84,12 @@ def ask(
                 open_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
             )
         options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
+        reader = qa.pipeline.get_component(qa.reader)
         try:
-            qa.pipeline.get_component(qa.reader).warm_up()
+            reader.warm_up()
         except ModelLoadError as error:
+            if getattr(reader, "model", None) != DEFAULT_READER_MODEL:
+                raise  # a model the user chose and that cannot be loaded is theirs to fix: an error
             _show_passages_instead(str(error), qa.retrieve(question, **options), json_output)
             return
         # one more than asked: when the no-answer ranks among the top_k, top_k spans are still shown

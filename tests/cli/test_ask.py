@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from docqa.cli import app
 from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.readers import DEFAULT_READER_MODEL
 from docqa.schema import SOURCE_END, SOURCE_ID, SOURCE_START, Document
 
 runner = CliRunner()
@@ -62,16 +63,45 @@ def test_ask_prints_answers_with_context(store_dir: Path, tiny_bert_qa_dir: Path
     assert "probability" in flat and "mixed.txt" in flat
 
 
-def test_unloadable_model_shows_passages_in_one_line(store_dir: Path) -> None:
-    result = runner.invoke(
-        app, ["ask", "Kublai Khan", "--store", str(store_dir), "--model", "no-such-org/no-such-model"]
-    )
+def test_unloadable_default_model_shows_passages_in_one_line(store_dir: Path) -> None:
+    result = runner.invoke(app, ["ask", "Kublai Khan", "--store", str(store_dir)])  # HF_HUB_OFFLINE, not cached
     assert result.exit_code == 0
     assert "Traceback" not in result.output
     error_lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(error_lines) == 1
-    assert "no-such-org/no-such-model" in error_lines[0] and "--model PATH" in error_lines[0]
+    assert len(error_lines) == 1 and error_lines[0].startswith("warning:")
+    assert DEFAULT_READER_MODEL in error_lines[0] and "--model PATH" in error_lines[0]
     assert "Kublai" in result.stdout  # the retrieved passage is still shown
+
+
+def test_an_explicit_model_that_cannot_be_loaded_is_an_error(store_dir: Path, tmp_path: Path) -> None:
+    for model, message in [
+        (str(tmp_path / "no" / "such" / "dir"), f"error: no model directory at {tmp_path / 'no' / 'such' / 'dir'}"),
+        ("no-such-org/no-such-model", "error: could not load question-answering model 'no-such-org/no-such-model'"),
+    ]:
+        result = runner.invoke(app, ["ask", "Kublai Khan", "--store", str(store_dir), "--model", model])
+        assert result.exit_code == 1, result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+        assert "Kublai" not in result.stdout  # no passages instead of answers
+
+
+def test_a_model_without_a_question_answering_head_is_refused(store_dir: Path, minilm_model: str) -> None:
+    result = runner.invoke(app, ["ask", "Kublai Khan", "--store", str(store_dir), "--model", minilm_model])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"error: {minilm_model} has no question-answering head (qa_outputs missing); train one with docqa train"
+    )
+    assert "LOAD REPORT" not in result.output and "Kublai" not in result.stdout
+
+
+def test_a_very_long_question_gives_one_warning_line(store_dir: Path, tiny_bert_qa_dir: Path) -> None:
+    question = "Who founded the Yuan dynasty " + "and why " * 10_000 + "?"  # 20k words
+    result = runner.invoke(app, ["ask", question, "--store", str(store_dir), "--model", str(tiny_bert_qa_dir)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("warning: ExtractiveReader: a question longer than max_query_length=64 tokens")
+    assert "UserWarning" not in result.stderr and "Token indices" not in result.stderr
 
 
 def test_missing_store_and_bad_filters_fail_in_one_line(store_dir: Path, tmp_path: Path) -> None:
@@ -121,14 +151,22 @@ def test_ask_model_option_overrides_the_pipeline_reader(
     assert any(a["text"] for a in json.loads(result.stdout)["answers"])
 
 
-def test_ask_with_pipeline_shows_passages_when_the_model_is_missing(store_dir: Path, tmp_path: Path) -> None:
-    yaml_file = _pipeline_file(tmp_path, store_dir, "no-such-org/no-such-model")
+def test_ask_with_pipeline_shows_passages_when_the_default_model_is_missing(store_dir: Path, tmp_path: Path) -> None:
+    yaml_file = _pipeline_file(tmp_path, store_dir, DEFAULT_READER_MODEL)
     result = runner.invoke(app, ["ask", "Who founded the Yuan dynasty?", "--pipeline", str(yaml_file), "--json"])
     assert result.exit_code == 0, result.output
-    assert "no-such-org/no-such-model" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert DEFAULT_READER_MODEL in result.stderr and len(result.stderr.strip().splitlines()) == 1
     payload = json.loads(result.stdout)
     assert payload["answers"] is None
     assert len(payload["documents"]) == 2 and "Kublai Khan" in payload["documents"][0]["content"]
+
+
+def test_ask_with_pipeline_naming_a_missing_model_is_an_error(store_dir: Path, tmp_path: Path) -> None:
+    yaml_file = _pipeline_file(tmp_path, store_dir, "no-such-org/no-such-model")
+    result = runner.invoke(app, ["ask", "Who founded the Yuan dynasty?", "--pipeline", str(yaml_file), "--json"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: could not load question-answering model 'no-such-org/no-such-model'")
+    assert result.stdout == ""
 
 
 def test_ask_needs_exactly_one_of_store_and_pipeline(store_dir: Path, tmp_path: Path) -> None:

@@ -237,7 +237,13 @@ def test_not_a_squad_file(tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
 def test_model_not_loadable(tmp_path: Path) -> None:
     args = ["squad", str(SQUAD), "--model", str(tmp_path / "no-model"), "--limit", "2"]
     result = runner.invoke(eval_app, args)
-    _assert_one_line_failure(result, "no-model")
+    _assert_one_line_failure(result, f"error: no model directory at {tmp_path / 'no-model'}")
+
+
+def test_model_without_a_question_answering_head_is_refused(minilm_model: str) -> None:
+    result = runner.invoke(eval_app, ["squad", str(SQUAD), "--model", minilm_model, "--limit", "2"])
+    _assert_one_line_failure(result, f"error: {minilm_model} has no question-answering head (qa_outputs missing)")
+    assert "LOAD REPORT" not in result.output
 
 
 def test_store_must_exist(tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
