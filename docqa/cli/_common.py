@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,9 +71,12 @@ def allow_module_option() -> Any:
 
 @contextmanager
 def handle_errors() -> Iterator[None]:
-    """Turn docqa's and the OS's errors into a one-line message and exit code 1."""
+    """Turn docqa's and the OS's errors into a one-line message and exit code 1, and Python warnings raised
+    meanwhile into one ``warning:`` line each (no source line)."""
     try:
-        yield
+        with warnings.catch_warnings():  # restores warnings.showwarning on exit
+            warnings.showwarning = _warning_line
+            yield
     except DocqaError as error:
         fail(str(error))
     except OSError as error:
@@ -80,6 +84,10 @@ def handle_errors() -> Iterator[None]:
         fail(f"{error.strerror or error}{where}")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+
+
+def _warning_line(message: Warning | str, *_: Any, **__: Any) -> None:
+    warn(" ".join(str(message).split()))
 
 
 def load_store(path: Path) -> InMemoryDocumentStore:
