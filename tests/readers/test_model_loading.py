@@ -62,3 +62,24 @@ def test_failed_load_can_be_retried_and_init_is_lazy(tiny_bert: Path, tmp_path: 
     shutil.copytree(tiny_bert, target)
     reader.warm_up()
     assert reader.run(query="why?", documents=[Document("because it is")])["answers"]
+
+
+def test_a_checkpoint_without_a_question_answering_head_is_refused(
+    minilm_model: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    reader = ExtractiveReader(model=minilm_model)  # a sentence-transformers BertModel: no qa_outputs weights
+    with pytest.raises(ModelLoadError) as caught:
+        reader.run(query="why?", documents=[Document("because")])
+    assert str(caught.value) == (
+        f"{minilm_model} has no question-answering head (qa_outputs missing); train one with docqa train"
+    )
+    captured = capfd.readouterr()
+    assert "LOAD REPORT" not in captured.err and "MISSING" not in captured.err
+
+
+def test_a_path_that_is_no_directory_is_named(tmp_path: Path) -> None:
+    file = tmp_path / "model.safetensors"
+    file.write_bytes(b"")
+    for path in (tmp_path / "absent", file):
+        with pytest.raises(ModelLoadError, match=f"^no model directory at {path} "):
+            ExtractiveReader(model=str(path)).warm_up()
