@@ -13,12 +13,13 @@ from docqa.core.validation import check_int
 from docqa.errors import ComponentError
 from docqa.fill_mask.decoding import FillMaskPrediction, MaskPredictions, predictions_for, target_ids, top_candidates
 from docqa.fill_mask.encoding import EncodedText, encode_text, max_tokens, pad_batch
+from docqa.fill_mask.head import mask_logits
 
 DEFAULT_FILL_MASK_MODEL = "distilbert-base-uncased"
 
-#: A batch holds at most this many tokens (padding included), so the ``(tokens, vocabulary)`` logits stay
-#: a few hundred MB however long the texts are; one text of the model's full length always fits.
-_MAX_BATCH_TOKENS = 2048
+#: A batch holds at most this many tokens (padding included), so that activations stay bounded however long
+#: the texts are; one text of the model's full length always fits.
+_MAX_BATCH_TOKENS = 4096
 
 #: What ``run`` returns per text, as transformers' fill-mask pipeline does: the candidates of its one mask,
 #: or, for a text with several masks, one list of candidates per mask.
@@ -34,8 +35,9 @@ class FillMask:
     probable tokens (softmax over the vocabulary, or over ``targets`` when given), each with the filled-in
     text: the same scores, tokens, ``token_str`` and ``sequence`` as transformers' ``pipeline("fill-mask")``.
     Texts are tokenized once, sorted by length and run in batches of ``batch_size`` padded to their longest
-    text. A text without a mask token, or longer than the model's limit, is a :class:`ComponentError` that
-    names the text, the expected token or the limit.
+    text; the vocabulary projection is computed at the mask positions only. A text without a mask token, or
+    longer than the model's limit, is a :class:`ComponentError` that names the text, the expected token or
+    the limit.
 
     Example (with a model in a local directory)::
 
@@ -152,8 +154,8 @@ class FillMask:
         rows = np.concatenate([np.full(len(text.mask_positions), row) for row, text in enumerate(batch)])
         columns = np.concatenate([text.mask_positions for text in batch])
         with torch.inference_mode():
-            logits = self._model(**inputs).logits
-            scores, tokens = top_candidates(logits[torch.from_numpy(rows), torch.from_numpy(columns)], top_k, targets)
+            logits = mask_logits(self._model, inputs, torch.from_numpy(rows), torch.from_numpy(columns))
+            scores, tokens = top_candidates(logits, top_k, targets)
         results, start = [], 0
         for text in batch:
             end = start + len(text.mask_positions)
