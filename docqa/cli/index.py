@@ -9,12 +9,14 @@ import typer
 from rich.table import Table
 
 from docqa.cli._common import (
+    STORE_HELP,
     allow_module_option,
     console,
     fail,
     handle_errors,
-    load_store,
+    open_store,
     print_json,
+    save_store,
     show_progress,
     warn,
 )
@@ -26,8 +28,8 @@ from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 def index(
     paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .jsonl .json .pdf)."),
-    store: Path | None = typer.Option(
-        None, "--store", "-s", help="Store directory (created if missing); required unless --pipeline is given."
+    store: str | None = typer.Option(
+        None, "--store", "-s", help=STORE_HELP + " A directory is created if missing; required unless --pipeline."
     ),
     split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
     split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
@@ -40,6 +42,10 @@ def index(
     ),
     recreate: bool = typer.Option(False, "--recreate", help="Start the store afresh instead of adding to it."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ray: bool = typer.Option(
+        False, "--ray", help="Convert, split and embed on Ray Data actors (RAY_ADDRESS, else a local Ray)."
+    ),
+    ray_actors: int = typer.Option(2, "--ray-actors", min=1, help="With --ray: actors (each loads the model once)."),
     pipeline: Path | None = typer.Option(
         None,
         "--pipeline",
@@ -66,9 +72,12 @@ def index(
 
     with handle_errors():
         splitter = DocumentSplitter(split_by=split_by, split_length=split_length, split_overlap=split_overlap)
-        document_store = load_store(store) if store.exists() and not recreate else InMemoryDocumentStore()
+        document_store = open_store(store, create=True, recreate=recreate)
         settings = init_parameters(splitter)
         _warn_if_split_differs(document_store, settings, store)
+        if ray:
+            _index_on_ray(paths, document_store, store, settings, embedding_model, embed, ray_actors, json_output)
+            return
         converted = convert_paths(paths, progress=show_progress())
         for skipped in converted.skipped:
             warn(f"skipped {skipped.path}: {skipped.reason}")
@@ -81,7 +90,7 @@ def index(
             document_store.embedding_model = model
         document_store.split_settings = settings
         written = document_store.write_documents(passages, policy=DuplicatePolicy.SKIP)
-        document_store.save(store)
+        save_store(document_store, store)
     summary = {
         "files": converted.files,
         "passages": len(passages),
@@ -97,7 +106,45 @@ def index(
         _print_summary(summary)
 
 
-def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict[str, Any], store: Path) -> None:
+def _index_on_ray(
+    paths: list[Path],
+    document_store: Any,
+    store: str,
+    settings: dict[str, Any],
+    embedding_model: str | None,
+    embed: bool,
+    actors: int,
+    json_output: bool,
+) -> None:
+    """``docqa index --ray``: the same passages and embeddings as the local run, made by Ray actors."""
+    from docqa.distributed import ray_index
+
+    model = _embedding_model(document_store, embedding_model, store, embed)
+    if model is not None:
+        document_store.embedding_model = model
+    document_store.split_settings = settings
+    result = ray_index(paths, document_store, split_settings=settings, embedding_model=model, actors=actors)
+    for skipped in result.skipped:
+        warn(f"skipped {skipped.path}: {skipped.reason}")
+    if result.passages == 0:
+        fail("no documents to index: every input was skipped")
+    save_store(document_store, store)
+    summary = {
+        "files": result.files,
+        "passages": result.passages,
+        "new_passages": result.written,
+        "skipped": [{"path": str(s.path), "reason": s.reason} for s in result.skipped],
+        "store": str(store),
+        "embedding_model": model,
+        "documents_in_store": document_store.count_documents(),
+    }
+    if json_output:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+
+
+def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict[str, Any], store: str) -> None:
     recorded = document_store.split_settings
     if recorded is not None and recorded != settings:
         changed = ", ".join(f"{k} {recorded.get(k)} -> {v}" for k, v in settings.items() if recorded.get(k) != v)
@@ -108,7 +155,7 @@ def _warn_if_split_differs(document_store: InMemoryDocumentStore, settings: dict
 
 
 def _embedding_model(
-    document_store: InMemoryDocumentStore, requested: str | None, store: Path, embed: bool
+    document_store: InMemoryDocumentStore, requested: str | None, store: str, embed: bool
 ) -> str | None:
     """The model to embed with (None: no embeddings): the one the store's vectors came from, also without
     --embed, since a passage without a vector is never found by dense search; mixing two models is refused."""
@@ -125,7 +172,7 @@ def _embedding_model(
     return requested or recorded or DEFAULT_EMBEDDING_MODEL
 
 
-def _embed(passages: list[Any], model: str, *, asked: bool, store: Path) -> list[Any]:
+def _embed(passages: list[Any], model: str, *, asked: bool, store: str) -> list[Any]:
     from docqa.embedders import SentenceTransformersDocumentEmbedder
     from docqa.errors import ModelLoadError
 
