@@ -60,9 +60,11 @@ class PostgresDocumentStore:
       filter, pgvector's iterative index scan keeps going until ``top_k`` rows pass it, and when at most
       ``exact_search_below`` rows match, the search is exact.
 
-    >>> store = PostgresDocumentStore("env:DOCQA_PG_DSN")  # doctest: +SKIP
-    >>> store.write_documents([Document("Paris is the capital of France.")])  # doctest: +SKIP
-    1
+    Example (needs a server; ``tests/document_stores/contract/`` runs it against a throwaway one)::
+
+        store = PostgresDocumentStore("env:DOCQA_PG_DSN")
+        store.write_documents([Document("Paris is the capital of France.")])  # 1
+        store.keyword_retrieval("capital of France", top_k=1)
     """
 
     def __init__(
