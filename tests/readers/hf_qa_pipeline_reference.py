@@ -44,16 +44,39 @@ def single_window_encoding(tokenizer: Any, question: str, context: str, max_seq_
     return encoded if len(encoded["input_ids"]) == 1 else None
 
 
-def pipeline_top_answer(model: Any, tokenizer: Any, encoded: Any, max_answer_len: int) -> PipelineAnswer | None:
+def pipeline_top_answers(
+    model: Any, tokenizer: Any, encodings: list[Any], max_answer_len: int, batch_size: int = 32
+) -> list[PipelineAnswer | None]:
+    """The top answer of each single-window encoding; forward passes batched, right-padded with an attention
+    mask (as the pipeline batches), each row's logits then cut back to its own length."""
+    answers: list[PipelineAnswer | None] = []
+    for first in range(0, len(encodings), batch_size):
+        batch = encodings[first : first + batch_size]
+        for encoded, (start, end) in zip(batch, _logits(model, tokenizer, batch), strict=True):
+            answers.append(_decode(tokenizer, encoded, start, end, max_answer_len))
+    return answers
+
+
+def _logits(model: Any, tokenizer: Any, batch: list[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
     import torch
 
-    ids = encoded["input_ids"][0]
     names = [n for n in tokenizer.model_input_names if n in inspect.signature(model.forward).parameters]
-    inputs = {name: torch.tensor([encoded[name][0]]) for name in names}
+    lengths = [len(encoded["input_ids"][0]) for encoded in batch]
+    pad = tokenizer.pad_token_id
+    inputs = {name: torch.zeros((len(batch), max(lengths)), dtype=torch.long) for name in names}
+    inputs["input_ids"].fill_(pad)
+    for row, encoded in enumerate(batch):
+        for name in names:
+            inputs[name][row, : lengths[row]] = torch.tensor(encoded[name][0])
     with torch.no_grad():
         output = model(**inputs)
-    start = output.start_logits[0].numpy()
-    end = output.end_logits[0].numpy()
+    return [(output.start_logits[row, :n].numpy(), output.end_logits[row, :n].numpy()) for row, n in enumerate(lengths)]
+
+
+def _decode(
+    tokenizer: Any, encoded: Any, start: np.ndarray, end: np.ndarray, max_answer_len: int
+) -> PipelineAnswer | None:
+    ids = encoded["input_ids"][0]
     p_mask = np.array([sid != 1 for sid in encoded.sequence_ids(0)], dtype=np.int64)
     p_mask[np.asarray(ids) == tokenizer.cls_token_id] = 0
     desired = np.abs(p_mask - 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hf_qa_pipeline_reference import PipelineAnswer, pipeline_top_answer, single_window_encoding
+from hf_qa_pipeline_reference import PipelineAnswer, pipeline_top_answers, single_window_encoding
 
 from docqa.readers import ExtractiveReader
 from docqa.schema import Answer, Document
@@ -69,7 +69,7 @@ def test_top_answers_equal_the_transformers_4_pipeline(
     model = AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
     cases = _single_window(tokenizer, _squad_pairs(squad_dev_half))
     assert len(cases) >= 250
-    reference = [pipeline_top_answer(model, tokenizer, encoded, MAX_ANSWER_LEN) for *_, encoded in cases]
+    reference = pipeline_top_answers(model, tokenizer, [encoded for *_, encoded in cases], MAX_ANSWER_LEN)
     aligned = _docqa_top(model_dir, cases, align_to_words=True)
     assert _agreement(aligned, reference) >= 0.99
     assert _agreement(_docqa_top(model_dir, cases, align_to_words=False), reference, raw=True) >= 0.99
