@@ -39,7 +39,7 @@ LIGHTHOUSE = (
     + " The keeper of the Skerry Point lighthouse was Margaret Okafor, who lit the lamp every night"
     " from 1901 to 1934.\n"
 )
-CORPUS = {"john.txt": JOHN, "lighthouse.txt": LIGHTHOUSE}
+CORPUS = {"john-likes.txt": JOHN, "lighthouse.txt": LIGHTHOUSE}  #: names unlike those of the conftest's store
 NOT_IN_CORPUS = "Qzxv wjkq plmbrt?"
 NO_ANSWER_TEXT = "No answer in these documents"
 
@@ -155,11 +155,20 @@ def check_answers_match(page: Page, body: dict[str, Any]) -> None:
             assert shown["heading"] == NO_ANSWER_TEXT and shown["mark"] is None
             continue
         passage = answer["passage"]
-        source = CORPUS[passage["meta"]["file_name"]]
+        source = source_text(passage)
         assert shown["mark"] == source[answer["start"] : answer["end"]] == answer["text"] == shown["heading"]
         assert shown["before"] == passage["content"][: answer["passage_start"]]
         assert shown["passage"] == passage["content"]
         assert shown["source"] == f"{passage['meta']['file_name']} · characters {answer['start']}–{answer['end']}"
+
+
+def source_text(passage: dict[str, Any]) -> str:
+    """The file this test wrote, or, for a document of the conftest's store (stored whole), the passage itself."""
+    name = passage["meta"]["file_name"]
+    if name in CORPUS:
+        return CORPUS[name]
+    assert "source_start" not in passage["meta"], passage
+    return str(passage["content"])
 
 
 def check_passages_match(page: Page, body: dict[str, Any]) -> None:
@@ -193,8 +202,13 @@ def test_answers_are_ranked_and_highlighted_at_their_offsets(qa_server: Any, pag
     expect(page.locator("#results-summary")).to_contain_text(f"{top_text} ({percent(top['probability'])})")
     check_passages_match(page, first)
     spans = [a for a in first["answers"] if not a["no_answer"]]
-    assert spans, "the real reader found no span in john.txt"
-    assert any(JOHN[: a["start"]].encode("utf-16-le") != JOHN[: a["start"]].encode("utf-8") for a in spans)
+    after_astral = [  # answers whose offset differs in UTF-16 code units: a non-BMP character precedes them
+        a
+        for a in spans
+        if a["passage"]["meta"]["file_name"] == "john-likes.txt"
+        and len(JOHN[: a["start"]].encode("utf-16-le")) // 2 != a["start"]
+    ]
+    assert after_astral, f"no answer after the non-BMP characters of john-likes.txt: {spans}"
     assert question_in_url(page) == "What does John like?"
     shots.take(page, "answers")
 
