@@ -102,10 +102,10 @@ def test_reads_are_open_without_api_key_for_reads(client: httpx.Client) -> None:
     assert info["max_upload_bytes"] == 4000
 
 
-def test_api_key_for_reads_and_cors(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
+def test_api_key_for_reads_cors_and_read_only(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
     store = str(store_copy(qa_store, tmp_path / "store"))
     server = serve("--store", store, "--model", str(tiny_bert_qa_dir), "--api-key", KEY, "--api-key-for-reads",
-                   "--cors-origin", "http://app.example")  # fmt: skip
+                   "--cors-origin", "http://app.example", "--read-only")  # fmt: skip
     client = server.client()
     for method, path in (("GET", "/documents/count"), ("POST", "/query"), ("POST", "/score"), ("GET", "/metrics")):
         response = client.request(method, path, json={"query": "x"} if method == "POST" else None)
@@ -118,16 +118,12 @@ def test_api_key_for_reads_and_cors(serve, qa_store: Path, tiny_bert_qa_dir: Pat
     assert allowed.headers.get("access-control-allow-origin") == "http://app.example"
     other = client.get("/health", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+    assert client.get("/info").json()["writes_allowed"] is False
+    refused = client.post("/documents", json={"documents": [{"content": "no"}]}, headers=AUTH)
+    assert refused.status_code == 403 and "disabled" in refused.json()["detail"]
+    assert client.post("/documents", json={"documents": [{"content": "no"}]}).status_code == 401  # key first
 
 
 def test_cors_is_off_by_default(client: httpx.Client) -> None:
     response = client.get("/health", headers={"Origin": "http://app.example"})
     assert "access-control-allow-origin" not in response.headers
-
-
-def test_read_only_server_refuses_writes(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
-    store = str(store_copy(qa_store, tmp_path / "store"))
-    client = serve("--store", store, "--model", str(tiny_bert_qa_dir), "--read-only").client()
-    assert client.get("/info").json()["writes_allowed"] is False
-    response = client.post("/documents", json={"documents": [{"content": "no"}]})
-    assert response.status_code == 403 and "disabled" in response.json()["detail"]
