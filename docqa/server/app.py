@@ -2,8 +2,8 @@
 
 >>> from docqa.server import ServerConfig, create_app
 >>> app = create_app(ServerConfig(model="/models/minilm-uncased-squad2"))
->>> sorted(route.path for route in app.routes if route.path.startswith("/documents"))
-['/documents', '/documents', '/documents/count', '/documents/search']
+>>> sorted(path for path in app.openapi()["paths"] if path.startswith("/documents"))
+['/documents', '/documents/count', '/documents/search']
 
 Run it with uvicorn (``docqa serve`` does): ``uvicorn.run(app, host="127.0.0.1", port=8000)``.
 """
