@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shared_assets import SQUAD_DEV_HALF
@@ -48,7 +49,7 @@ def train_args(base: Path, train: Path, out: Path, *extra: str) -> list[str]:
     return ["train", "--base", str(base), "--train", str(train), "--out", str(out), *SETTINGS, *extra]
 
 
-def weights(folder: Path) -> dict[str, object]:
+def weights(folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     return load_file(str(folder / "model.safetensors"))
@@ -58,7 +59,7 @@ def equal_weights(first: Path, second: Path) -> bool:
     import torch
 
     a, b = weights(first), weights(second)
-    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # type: ignore[arg-type]
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_train_saves_a_reader_and_reports_json(tiny_bert_qa_dir: Path, slice_file: Path, tmp_path: Path) -> None:
