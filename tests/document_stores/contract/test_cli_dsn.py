@@ -23,7 +23,7 @@ def env_dsn(pg_dsn: str, monkeypatch: Any) -> str:
 
 
 def test_index_into_postgres_equals_the_directory_store(env_dsn: str, tmp_path: Path) -> None:
-    files = [str(ARTICLES / "Normans.txt"), str(ARTICLES / "Amazon_rainforest.txt")]
+    files = [str(ARTICLES / "Normans.txt"), str(ARTICLES / "1973_oil_crisis.txt")]
     result = runner.invoke(app, ["index", *files, "--store", env_dsn, "--recreate", "--json"])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["index", *files, "--store", str(tmp_path / "s")]).exit_code == 0
