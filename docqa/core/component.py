@@ -31,7 +31,7 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeAlias, TypeVar, get_args, get_origin
 
 from docqa.errors import ComponentError
 
@@ -51,11 +51,9 @@ class _VariadicMarker:
 _VARIADIC = _VariadicMarker()
 
 
-class Variadic:
-    """``Variadic[T]``: an input that accepts any number of connections; ``run`` gets a ``list[T]``."""
-
-    def __class_getitem__(cls, item: Any) -> Any:
-        return Annotated[list[item], _VARIADIC]  # type: ignore[valid-type]
+#: ``Variadic[T]``: an input that accepts any number of connections; ``run`` gets a ``list[T]``. A generic
+#: ``Annotated`` alias: type checkers see ``list[T]``, docqa finds the marker in the annotation's metadata.
+Variadic: TypeAlias = Annotated[list[T], _VARIADIC]
 
 
 class _Mandatory:
@@ -98,6 +96,11 @@ def _strip_annotated(hint: Any) -> Any:
     return get_args(hint)[0] if get_origin(hint) is Annotated else hint
 
 
+def _run_of(cls: type) -> Callable[..., Any]:
+    run: Callable[..., Any] = cls.run  # type: ignore[attr-defined]
+    return run
+
+
 def input_sockets(component_or_class: Any) -> dict[str, InputSocket]:
     """The input sockets of a component class or instance, from ``run``'s signature."""
     cls = component_or_class if isinstance(component_or_class, type) else type(component_or_class)
@@ -106,7 +109,7 @@ def input_sockets(component_or_class: Any) -> dict[str, InputSocket]:
 
 @functools.cache
 def _input_sockets(cls: type) -> dict[str, InputSocket]:
-    run = cls.run
+    run = _run_of(cls)
     hints = typing.get_type_hints(run, include_extras=True)
     sockets: dict[str, InputSocket] = {}
     for name, param in inspect.signature(run).parameters.items():
@@ -122,7 +125,7 @@ def _input_sockets(cls: type) -> dict[str, InputSocket]:
 def output_sockets(component_or_class: Any) -> dict[str, OutputSocket]:
     """The output sockets declared with ``@component.output_types``."""
     cls = component_or_class if isinstance(component_or_class, type) else type(component_or_class)
-    declared: dict[str, Any] = getattr(cls.run, _OUTPUT_TYPES_ATTR, {})
+    declared: dict[str, Any] = getattr(_run_of(cls), _OUTPUT_TYPES_ATTR, {})
     return {name: OutputSocket(name, kind) for name, kind in declared.items()}
 
 
@@ -145,7 +148,7 @@ def capture_init_parameters(cls: C) -> C:
 
     Used by :func:`component` and by document stores, which serialize the same way.
     """
-    original_init = cls.__init__
+    original_init: Callable[..., None] = cls.__init__  # type: ignore[misc]
     if original_init is object.__init__:  # no __init__ of its own: nothing to configure
 
         def original_init(self: Any) -> None:
@@ -187,7 +190,7 @@ class _ComponentDecorator:
     def __call__(self, cls: C) -> C:
         if not callable(getattr(cls, "run", None)):
             raise ComponentError(f"{cls.__name__} must define a run() method to be a component")
-        if not hasattr(cls.run, _OUTPUT_TYPES_ATTR):
+        if not hasattr(_run_of(cls), _OUTPUT_TYPES_ATTR):
             raise ComponentError(f"{cls.__name__}.run must declare its outputs with @component.output_types(...)")
         if not hasattr(cls, "warm_up"):
             cls.warm_up = lambda self: None  # type: ignore[attr-defined]

@@ -70,7 +70,7 @@ def is_compatible(sender: Any, receiver: Any) -> bool:
     s_origin, s_args = _origin_args(sender)
     r_origin, r_args = _origin_args(receiver)
     if not (isinstance(s_origin, type) and isinstance(r_origin, type)):
-        return sender == receiver
+        return bool(sender == receiver)
     if not _is_subclass(s_origin, r_origin):
         return False
     if not s_args or not r_args:

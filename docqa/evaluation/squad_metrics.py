@@ -153,7 +153,8 @@ def find_best_threshold(
     answer) and may stop inside a group of tied ``na_prob`` values.
     """
     num_no_answer = sum(1 for qid in has_answer if not has_answer[qid])
-    current = best = num_no_answer
+    current: float = num_no_answer
+    best: float = num_no_answer
     best_threshold = 0.0
     for qid in sorted(na_probs, key=lambda k: na_probs[k]):
         if qid not in scores:
