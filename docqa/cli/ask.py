@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -80,10 +80,11 @@ def ask(
             overrides = {"reader": reader_options} if reader_options else None
             qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
         else:
+            assert store is not None  # exactly one of --store and --pipeline, checked above
             qa = ExtractiveQAPipeline.bm25(
                 open_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
             )
-        options = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
+        options: dict[str, Any] = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         reader = qa.pipeline.get_component(qa.reader)
         try:
             reader.warm_up()
