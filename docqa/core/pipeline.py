@@ -83,8 +83,9 @@ def _mermaid(text: str) -> str:
 def _batch_kinds(cls: type) -> dict[str, bool]:
     """Per parameter of ``cls.run_batch``: True if per item (``list[<run's type>]``), False if shared."""
     sockets = input_sockets(cls)
-    hints = typing.get_type_hints(cls.run_batch)
-    names = [n for n in inspect.signature(cls.run_batch).parameters if n != "self"]
+    run_batch = getattr(cls, "run_batch")  # noqa: B009 - an optional method, unknown to the type checker
+    hints = typing.get_type_hints(run_batch)
+    names = [n for n in inspect.signature(run_batch).parameters if n != "self"]
     if sorted(names) != sorted(sockets):
         raise PipelineError(
             f"{cls.__name__}.run_batch must take the same parameters as run ({', '.join(sockets)}), "
@@ -517,10 +518,8 @@ class Pipeline:
         for name, instance in self._components.items():
             lines.append(f'    {ids[name]}["{_mermaid(name)}<br/><i>{_mermaid(type(instance).__name__)}</i>"]')
         for c in self._connections:
-            socket = output_sockets(self._components[c.sender])[c.sender_socket]
-            label = (
-                f"{_mermaid(c.sender_socket)} → {_mermaid(c.receiver_socket)}<br/>{_mermaid(type_name(socket.type))}"
-            )
+            sent = output_sockets(self._components[c.sender])[c.sender_socket]
+            label = f"{_mermaid(c.sender_socket)} → {_mermaid(c.receiver_socket)}<br/>{_mermaid(type_name(sent.type))}"
             lines.append(f'    {ids[c.sender]} -- "{label}" --> {ids[c.receiver]}')
         inputs, outputs = self.inputs(), self.outputs()
         if inputs:
