@@ -90,8 +90,10 @@ def bench_search(kind: str, n: int, n_queries: int) -> None:
     store = InMemoryDocumentStore()
     started = time.perf_counter()
     store.write_documents([Document(f"d{i}", id=f"d{i}", embedding=vectors[i]) for i in range(n)])
-    print(f"store: wrote {n:,} x {DIM} embeddings in {time.perf_counter() - started:.1f} s; "
-          f"RSS +{rss_mib() - base:.0f} MiB (raw matrix {vectors.nbytes / 2**20:.0f} MiB)")
+    print(
+        f"store: wrote {n:,} x {DIM} embeddings in {time.perf_counter() - started:.1f} s; "
+        f"RSS +{rss_mib() - base:.0f} MiB (raw matrix {vectors.nbytes / 2**20:.0f} MiB)"
+    )
     del vectors
 
     exact = EmbeddingRetriever(store, top_k=10)
@@ -131,8 +133,10 @@ def bench_throughput(squad: Path, n_passages: int) -> None:
     import torch
 
     words = sum(len(t.split()) for t in texts) / len(texts)
-    print(f"embedding throughput: {len(docs)} SQuAD paragraphs (mean {words:.0f} words) in {seconds:.1f} s = "
-          f"{len(docs) / seconds:.1f} passages/s (CPU, torch threads {torch.get_num_threads()}, batch 32)")
+    print(
+        f"embedding throughput: {len(docs)} SQuAD paragraphs (mean {words:.0f} words) in {seconds:.1f} s = "
+        f"{len(docs) / seconds:.1f} passages/s (CPU, torch threads {torch.get_num_threads()}, batch 32)"
+    )
 
 
 def main() -> None:

@@ -132,8 +132,9 @@ def main() -> None:
     dense = [dense_retriever.run(v)["documents"] for v in query_vectors]
 
     config, notes = tune(bm25, dense, questions, args.depth)
-    joiner = DocumentJoiner(join_mode="reciprocal_rank_fusion", weights=[1.0, config["dense_weight"]],
-                            rrf_k=config["rrf_k"])
+    joiner = DocumentJoiner(
+        join_mode="reciprocal_rank_fusion", weights=[1.0, config["dense_weight"]], rrf_k=config["rrf_k"]
+    )
     hybrid = fuse(joiner, bm25, dense, config["depth"])
     classic = fuse(DocumentJoiner(join_mode="reciprocal_rank_fusion"), bm25, dense, args.depth)
 
@@ -143,8 +144,10 @@ def main() -> None:
         ("BM25", metrics(bm25, questions)),
         ("dense (all-MiniLM-L6-v2)", metrics(dense, questions)),
         (f"hybrid RRF default (k=60, weights 1:1, depth {args.depth})", metrics(classic, questions)),
-        (f"hybrid RRF tuned (k={config['rrf_k']}, weights 1:{config['dense_weight']}, depth {config['depth']})",
-         metrics(hybrid, questions)),
+        (
+            f"hybrid RRF tuned (k={config['rrf_k']}, weights 1:{config['dense_weight']}, depth {config['depth']})",
+            metrics(hybrid, questions),
+        ),
     ]
     held_rows = [
         ("BM25", metrics([bm25[i] for i in held_out], held_questions)),

@@ -156,8 +156,9 @@ def parse_filters(text: str | None) -> dict[str, Any] | None:
     except json.JSONDecodeError as error:
         raise FilterError(f"--filters is not valid JSON: {error.msg} at column {error.colno}") from None
     if not isinstance(filters, dict):
-        raise FilterError("--filters must be a JSON object such as "
-                          '\'{"field": "meta.year", "operator": ">=", "value": 2020}\'')
+        raise FilterError(
+            '--filters must be a JSON object such as \'{"field": "meta.year", "operator": ">=", "value": 2020}\''
+        )
     return filters
 
 

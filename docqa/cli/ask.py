@@ -18,13 +18,13 @@ from docqa.schema import Answer, Document
 
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer; - reads it from stdin.")],
-    store: Annotated[
-        str | None, typer.Option("--store", "-s", help=STORE_HELP)
-    ] = None,
+    store: Annotated[str | None, typer.Option("--store", "-s", help=STORE_HELP)] = None,
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="Question-answering model: hub id or local directory (overrides a pipeline's).",
+            "--model",
+            "-m",
+            help="Question-answering model: hub id or local directory (overrides a pipeline's).",
             show_default=DEFAULT_READER_MODEL,
         ),
     ] = None,

@@ -32,10 +32,10 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from docqa.core import serialization
 from docqa.core.component import InputSocket, OutputSocket, input_sockets, is_component, output_sockets
@@ -436,7 +436,7 @@ class Pipeline:
 
     def _run_one(self, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         self._warm_up(name)
-        outputs = self._components[name].run(**inputs)
+        outputs: dict[str, Any] = self._components[name].run(**inputs)
         self._check_outputs(name, outputs, "run")
         return outputs
 
@@ -481,7 +481,7 @@ class Pipeline:
         """``run_batch`` keyword arguments for these items, or None when they must run one by one."""
         if not callable(getattr(instance, "run_batch", None)):
             return None
-        kinds = _batch_kinds(type(instance))
+        kinds = _batch_kinds(cast(Hashable, type(instance)))
         keys = set(per_item[0])
         if any(set(inputs) != keys for inputs in per_item):
             return None

@@ -87,9 +87,10 @@ def _import(name: str, target: str) -> type:
     except ImportError as err:
         raise PipelineError(f"type '{name}' needs module {module_name}, which cannot be imported: {err}") from err
     try:
-        return getattr(module, attribute)
+        loaded: type = getattr(module, attribute)
     except AttributeError:
         raise PipelineError(f"type '{name}': module {module_name} has no attribute '{attribute}'") from None
+    return loaded
 
 
 def _load_class(name: str, kind: Kind, allowed_modules: Collection[str]) -> type:
@@ -98,7 +99,8 @@ def _load_class(name: str, kind: Kind, allowed_modules: Collection[str]) -> type
     plugins = plugin_entry_points()
     if name in plugins and name not in BUILTIN_COMPONENTS and name not in BUILTIN_DOCUMENT_STORES:
         try:
-            return plugins[name].load()
+            plugin: type = plugins[name].load()
+            return plugin
         except Exception as err:
             raise PipelineError(f"plugin type '{name}' ({plugins[name].value}) failed to load: {err}") from err
     module_name, dot, attribute = name.rpartition(".")

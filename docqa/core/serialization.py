@@ -113,14 +113,14 @@ def _index(node: yaml.Node, key: Key, lines: dict[Key, int], seen: set[int], ctx
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             line = key_node.start_mark.line + 1
             if name in first:
-                ctx.lines[key + (name,)] = line
+                ctx.lines[(*key, name)] = line
                 raise ctx.error((*key, name), f"duplicate key '{name}' (first defined at line {first[name]})")
             first[name] = line
-            lines[key + (name,)] = line
+            lines[(*key, name)] = line
             _index(value_node, (*key, name), lines, seen, ctx)
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
-            lines[key + (position,)] = item.start_mark.line + 1
+            lines[(*key, position)] = item.start_mark.line + 1
             _index(item, (*key, position), lines, seen, ctx)
 
 

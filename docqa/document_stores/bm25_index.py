@@ -189,7 +189,9 @@ class BM25Index:
         self._total_len += int(lengths.sum())
         self._changed()
 
-    def _count_batch(self, token_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, ...]:
+    def _count_batch(
+        self, token_lists: Sequence[Sequence[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """CSR pieces (row ends relative to the batch, term ids, tf, lengths) of one batch."""
         n = len(token_lists)
         lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)

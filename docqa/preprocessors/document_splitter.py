@@ -56,8 +56,7 @@ def _validate(split_by: str, split_length: int, split_overlap: int, split_thresh
         )
     if not 0 <= split_threshold <= split_length:
         raise ComponentError(
-            f"{name}: split_threshold must be >= 0 and <= split_length ({split_length}), "
-            f"got {split_threshold}"
+            f"{name}: split_threshold must be >= 0 and <= split_length ({split_length}), got {split_threshold}"
         )
 
 

@@ -134,8 +134,19 @@ def test_ask_with_a_pipeline_file_matches_ask_with_the_store(
     from_file = runner.invoke(app, ["ask", question, "--pipeline", str(yaml_file), "--json", "-k", "2"])
     from_store = runner.invoke(
         app,
-        ["ask", question, "--store", str(store_dir), "--model", str(tiny_bert_qa_dir), "--json", "-k", "2",
-         "--retriever-top-k", "2"],
+        [
+            "ask",
+            question,
+            "--store",
+            str(store_dir),
+            "--model",
+            str(tiny_bert_qa_dir),
+            "--json",
+            "-k",
+            "2",
+            "--retriever-top-k",
+            "2",
+        ],
     )
     assert from_file.exit_code == 0, from_file.output
     assert json.loads(from_file.stdout) == json.loads(from_store.stdout)

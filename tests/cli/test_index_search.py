@@ -141,9 +141,7 @@ def embedded_store(tmp_path_factory: pytest.TempPathFactory, minilm_model: str) 
     (corpus / "peaks.txt").write_text("Mount Everest is the highest mountain on Earth.", encoding="utf-8")
     (corpus / "food.txt").write_text("Croissants are a buttery pastry eaten at breakfast.", encoding="utf-8")
     store = corpus.parent / "embedded-store"
-    result = runner.invoke(
-        app, ["index", str(corpus), "--store", str(store), "--embed", "--embedding-model", model]
-    )
+    result = runner.invoke(app, ["index", str(corpus), "--store", str(store), "--embed", "--embedding-model", model])
     assert result.exit_code == 0, result.output
     return store, model
 
@@ -183,8 +181,9 @@ def test_unknown_mode_is_an_error(sample_store: Path) -> None:
 def test_search_defaults_to_the_model_the_store_was_embedded_with(embedded_store: tuple[Path, str]) -> None:
     store, model = embedded_store
     assert InMemoryDocumentStore.load(store).embedding_model == model
-    result = runner.invoke(app, ["search", "tallest summit in the world", "--store", str(store), "--mode", "dense",
-                                 "--json", "-k", "1"])
+    result = runner.invoke(
+        app, ["search", "tallest summit in the world", "--store", str(store), "--mode", "dense", "--json", "-k", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["meta"]["file_name"] == "peaks.txt"
 

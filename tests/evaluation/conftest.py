@@ -12,9 +12,7 @@ from docqa.evaluation.squad_eval import EvalResult, evaluate_reader
 
 
 @pytest.fixture(scope="session")
-def tiny_eval_run(
-    tiny_bert_qa_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[EvalResult, Path]:
+def tiny_eval_run(tiny_bert_qa_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[EvalResult, Path]:
     """The first LIMIT questions of the dev-half set, reader-only, with the files written to the folder."""
     out = tmp_path_factory.mktemp("eval-out")
     reader = make_reader(tiny_bert_qa_dir)

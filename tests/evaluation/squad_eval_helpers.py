@@ -12,6 +12,4 @@ def make_reader(model_dir: Path, threshold: float = 0.0) -> Any:
     from docqa.readers import ExtractiveReader
 
     # Short windows keep the runs fast; longer paragraphs still span several windows.
-    return ExtractiveReader(
-        model=str(model_dir), no_answer_threshold=threshold, max_seq_len=192, doc_stride=64
-    )
+    return ExtractiveReader(model=str(model_dir), no_answer_threshold=threshold, max_seq_len=192, doc_stride=64)

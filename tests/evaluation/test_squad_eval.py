@@ -115,8 +115,9 @@ def test_open_domain_retrieves_from_all_paragraphs(tiny_bert_qa_dir: Path) -> No
     assert result.num_passages == 30
     every_context = "\n".join(p.context for p in SquadDataset.load(SQUAD).paragraphs)
     assert all(text in every_context for text in result.span_predictions.values())
-    expected = official.evaluate_v2(first_questions_data(10), result.predictions, result.na_probs,
-                                    result.na_prob_thresh)
+    expected = official.evaluate_v2(
+        first_questions_data(10), result.predictions, result.na_probs, result.na_prob_thresh
+    )
     assert result.metrics.to_dict() == dict(expected)
 
 
@@ -127,7 +128,12 @@ def test_open_domain_with_a_given_store(tiny_bert_qa_dir: Path) -> None:
     store = InMemoryDocumentStore()
     store.write_documents([Document(p.context, meta={"title": p.title}) for p in paragraphs])
     result = evaluate_reader(
-        make_reader(tiny_bert_qa_dir), SQUAD, open_domain=True, store=store, retriever_top_k=2, limit=6,
+        make_reader(tiny_bert_qa_dir),
+        SQUAD,
+        open_domain=True,
+        store=store,
+        retriever_top_k=2,
+        limit=6,
         progress=False,
     )
     assert 0 < result.num_passages <= 12

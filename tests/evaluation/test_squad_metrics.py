@@ -46,9 +46,7 @@ def _perturb(text: str, rng: random.Random) -> str:
     return text.replace("-", " ")
 
 
-def synthetic_predictions(
-    data: list[dict[str, Any]], gold: dict[str, tuple[str, ...]], seed: int
-) -> dict[str, str]:
+def synthetic_predictions(data: list[dict[str, Any]], gold: dict[str, tuple[str, ...]], seed: int) -> dict[str, str]:
     """A mix of right, near-right, partial, wrong, empty and degenerate predictions."""
     rng = random.Random(seed)
     contexts = _contexts(data)
@@ -139,9 +137,10 @@ def test_na_probs_must_cover_predicted_questions(gold) -> None:
 
 def test_v1_metrics_equal_official_on_answerable_questions(raw_data, gold, capsys) -> None:
     answerable = [
-        {**article, "paragraphs": [
-            {**p, "qas": [qa for qa in p["qas"] if qa["answers"]]} for p in article["paragraphs"]
-        ]}
+        {
+            **article,
+            "paragraphs": [{**p, "qas": [qa for qa in p["qas"] if qa["answers"]]} for p in article["paragraphs"]],
+        }
         for article in raw_data
     ]
     for seed in (6, 7):
@@ -208,9 +207,18 @@ def test_several_gold_answers_take_the_best() -> None:
     gold = {"q": ("Denmark", "Denmark and Norway", "the"), "n": ()}
     metrics = sm.squad_v2_metrics(gold, {"q": "norway", "n": "."}).to_dict()
     # "the" normalizes to nothing and is dropped from the golds; the best F1 is against "Denmark and Norway"
-    data = [{"paragraphs": [{"qas": [
-        {"id": "q", "answers": [{"text": t} for t in gold["q"]]}, {"id": "n", "answers": []},
-    ]}]}]
+    data = [
+        {
+            "paragraphs": [
+                {
+                    "qas": [
+                        {"id": "q", "answers": [{"text": t} for t in gold["q"]]},
+                        {"id": "n", "answers": []},
+                    ]
+                }
+            ]
+        }
+    ]
     assert metrics == dict(official.evaluate_v2(data, {"q": "norway", "n": "."}))
     assert metrics["HasAns_f1"] == pytest.approx(50.0)
     assert metrics["NoAns_exact"] == 100.0  # "." normalizes to the empty answer

@@ -117,7 +117,11 @@ def test_socket_is_variadic_and_config_serializable() -> None:
     assert input_sockets(DocumentJoiner)["documents"].is_variadic
     joiner = DocumentJoiner(join_mode="reciprocal_rank_fusion", weights=[1, 2])
     assert init_parameters(joiner) == {
-        "join_mode": "reciprocal_rank_fusion", "weights": [1, 2], "top_k": None, "sort_by_score": True, "rrf_k": 60,
+        "join_mode": "reciprocal_rank_fusion",
+        "weights": [1, 2],
+        "top_k": None,
+        "sort_by_score": True,
+        "rrf_k": 60,
     }
 
 

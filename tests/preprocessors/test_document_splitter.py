@@ -120,10 +120,7 @@ def test_word_split_with_overlap_example() -> None:
 
 
 def test_sentence_mode_groups_sentences() -> None:
-    text = (
-        "Dr. Smith lives in St. Louis. He earns 3.5 million a year! Does he?  Yes.\n\n"
-        "New paragraph without stop"
-    )
+    text = "Dr. Smith lives in St. Louis. He earns 3.5 million a year! Does he?  Yes.\n\nNew paragraph without stop"
     passages = _split(text, "sentence", 2, 0)
     assert [p.content for p in passages] == [
         "Dr. Smith lives in St. Louis. He earns 3.5 million a year!",
