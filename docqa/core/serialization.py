@@ -112,16 +112,18 @@ def _index(node: yaml.Node, key: Key, lines: dict[Key, int], seen: set[int], ctx
         for key_node, value_node in node.value:
             name = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             line = key_node.start_mark.line + 1
+            path = (*key, name)
             if name in first:
-                ctx.lines[(*key, name)] = line
-                raise ctx.error((*key, name), f"duplicate key '{name}' (first defined at line {first[name]})")
+                ctx.lines[path] = line
+                raise ctx.error(path, f"duplicate key '{name}' (first defined at line {first[name]})")
             first[name] = line
-            lines[(*key, name)] = line
-            _index(value_node, (*key, name), lines, seen, ctx)
+            lines[path] = line
+            _index(value_node, path, lines, seen, ctx)
     elif isinstance(node, yaml.SequenceNode):
         for position, item in enumerate(node.value):
-            lines[(*key, position)] = item.start_mark.line + 1
-            _index(item, (*key, position), lines, seen, ctx)
+            item_path = (*key, position)
+            lines[item_path] = item.start_mark.line + 1
+            _index(item, item_path, lines, seen, ctx)
 
 
 def parse_yaml(text: str, source: str | None = None) -> tuple[Any, _Context]:
