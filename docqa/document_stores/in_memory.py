@@ -17,6 +17,7 @@ from docqa.core.component import capture_init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.bm25_index import BM25Index, BM25Params, select_top_k
 from docqa.document_stores.filters import DocumentColumns, evaluate, validate_filters
+from docqa.document_stores.query_embedding import check_query_embedding
 from docqa.document_stores.wal import WriteAheadLog, replay
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError, NoDocumentStoreError
 from docqa.schema import Document
@@ -374,22 +375,7 @@ class InMemoryDocumentStore:
         return [self._output(int(row), float(score), return_embedding) for row, score in zip(rows, best, strict=True)]
 
     def _check_query_embedding(self, query_embedding: Any, similarity: str) -> np.ndarray:
-        dim = self.embedding_dim
-        if dim is None:
-            raise DocumentStoreError("embedding retrieval: no document in the store has an embedding")
-        try:
-            query = np.asarray(query_embedding, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise DocumentStoreError("embedding retrieval: the query embedding is not a list of numbers") from None
-        if query.ndim != 1 or len(query) != dim:
-            raise DocumentStoreError(
-                f"embedding retrieval: query embedding has dimension {query.shape}, stored embeddings have {dim}"
-            )
-        if not np.isfinite(query).all():
-            raise DocumentStoreError("embedding retrieval: the query embedding contains NaN or infinite values")
-        if similarity == "cosine" and not query.any():
-            raise DocumentStoreError("embedding retrieval: cosine similarity is undefined for an all-zero query")
-        return query
+        return check_query_embedding(query_embedding, self.embedding_dim, similarity)
 
     def _row_norms(self) -> np.ndarray:
         if self._norms is None:

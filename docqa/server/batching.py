@@ -164,11 +164,7 @@ class ReaderRunner:
             if len(group) == 1:
                 raise
             return [_outcome(functools.partial(self._single, job)) for job in group]
-        split, start = [], 0
-        for job in group:
-            split.append(answers[start : start + len(job.queries)])
-            start += len(job.queries)
-        return split
+        return _split(answers, [len(job.queries) for job in group])
 
     def _single(self, job: ReadJob) -> Any:
         return self._group([job])[0]
@@ -307,11 +303,7 @@ class FillMaskRunner:
             if len(group) == 1:
                 raise
             return [_outcome(functools.partial(self._single, job)) for job in group]
-        split, start = [], 0
-        for job in group:
-            split.append(found[start : start + len(job.encoded)])
-            start += len(job.encoded)
-        return split
+        return _split(found, [len(job.encoded) for job in group])
 
 
 class BatchedFillMask:
@@ -330,3 +322,12 @@ class BatchedFillMask:
     def predict_encoded(self, encoded: list[Any], top_k: int = 5, targets: list[str] | None = None) -> list[Any]:
         job = FillJob(list(encoded), top_k, tuple(targets) if targets is not None else None)
         return unwrap(self.pending.wait(self._batcher.submit(job, size=len(encoded))))
+
+
+def _split(items: list[Any], sizes: list[int]) -> list[list[Any]]:
+    """``items`` cut into consecutive pieces of ``sizes`` (one piece per job of a batch)."""
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(items[start : start + size])
+        start += size
+    return pieces

@@ -29,6 +29,7 @@ from docqa.document_stores.postgres.schema import (
     fix_dimension,
     read_settings,
 )
+from docqa.document_stores.query_embedding import check_query_embedding
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError
 from docqa.schema import Document
 
@@ -369,22 +370,7 @@ class PostgresDocumentStore:
             conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
 
     def _check_query_embedding(self, query_embedding: Any, similarity: str) -> np.ndarray:
-        dim = self.embedding_dim
-        if dim is None:
-            raise DocumentStoreError("embedding retrieval: no document in the store has an embedding")
-        try:
-            query = np.asarray(query_embedding, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise DocumentStoreError("embedding retrieval: the query embedding is not a list of numbers") from None
-        if query.ndim != 1 or len(query) != dim:
-            raise DocumentStoreError(
-                f"embedding retrieval: query embedding has dimension {query.shape}, stored embeddings have {dim}"
-            )
-        if not np.isfinite(query).all():
-            raise DocumentStoreError("embedding retrieval: the query embedding contains NaN or infinite values")
-        if similarity == "cosine" and not query.any():
-            raise DocumentStoreError("embedding retrieval: cosine similarity is undefined for an all-zero query")
-        return query
+        return check_query_embedding(query_embedding, self.embedding_dim, similarity)
 
 
 class _Retryable(Exception):
