@@ -177,7 +177,7 @@ def _check_head(model: str, head: RequiredHead | None, missing: set[str]) -> Non
 def _load_quietly(auto_class: Any, name_or_path: str, local_files_only: bool) -> tuple[Any, Any, set[str]]:
     from transformers import AutoTokenizer
 
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=local_files_only)
         loaded, info = auto_class.from_pretrained(
             name_or_path, local_files_only=local_files_only, output_loading_info=True
@@ -186,7 +186,7 @@ def _load_quietly(auto_class: Any, name_or_path: str, local_files_only: bool) ->
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """transformers draws a "Loading weights" bar and logs a LOAD REPORT table on stderr: noise in a CLI's output
     (docqa checks the missing weights itself). Both settings are restored on exit."""
     from transformers.utils import logging as hf_logging

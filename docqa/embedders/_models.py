@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.errors import ComponentError, ModelLoadError
-from docqa.hub import load_local_first, resolve_device
+from docqa.hub import load_local_first, quiet_transformers, resolve_device
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -44,7 +44,8 @@ def _load(class_name: str, what: str, model: str, device: str) -> Any:
         return ModelLoadError(f"cannot load {what} {model!r} ({reason}); {_HOW_TO_FIX}")
 
     def load(name_or_path: str, local_files_only: bool) -> Any:
-        return model_class(name_or_path, device=resolved_device, local_files_only=local_files_only)
+        with quiet_transformers():  # no "Loading weights" bar or load report on stderr
+            return model_class(name_or_path, device=resolved_device, local_files_only=local_files_only)
 
     try:
         return load_local_first(model, load, failure)

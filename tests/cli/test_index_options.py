@@ -95,6 +95,7 @@ def test_no_progress_bars_without_a_terminal(corpus: Path, tmp_path: Path, minil
     assert result.exit_code == 0, result.output
     # CliRunner's stderr is no TTY: neither the converter's nor the embedder's bar is drawn
     assert "Converting" not in result.stderr and "Batches" not in result.stderr and "it/s" not in result.stdout
+    assert "Loading weights" not in result.stderr and "LOAD REPORT" not in result.stderr  # transformers' own
 
 
 def test_adding_to_an_embedded_store_embeds_with_its_model(corpus: Path, tmp_path: Path, minilm_model: str) -> None:
