@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from docqa.cli._common import fail, print_json
@@ -9,9 +10,12 @@ from docqa.schema import Document
 
 
 def read_context(value: str) -> Document:
-    """The context as a document: the file ``value`` names (UTF-8) when there is one, else ``value`` itself."""
+    """The context as a document: stdin for ``-``, the file ``value`` names (UTF-8) when there is one, else
+    ``value`` itself."""
     path = Path(value).expanduser()
-    if len(value) < 4096 and path.is_file():
+    if value == "-":
+        document = Document(sys.stdin.read(), meta={"title": "stdin"})
+    elif len(value) < 4096 and path.is_file():
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:

@@ -49,7 +49,11 @@ def ask(
     ] = None,
     context: Annotated[
         str | None,
-        typer.Option("--context", "-c", help="Read the answer in this text (or the file it names): no store needed."),
+        typer.Option(
+            "--context",
+            "-c",
+            help="Read the answer in this text (or the file it names; - reads stdin): no store needed.",
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of formatted answers.")] = False,
 ) -> None:
@@ -67,8 +71,11 @@ def ask(
 
         if store is not None or pipeline is not None:
             fail("give one of --context, --store DIR and --pipeline FILE.yaml")
+        if question == "-" and context == "-":
+            fail("only one of the question and --context can be read from stdin (-)")
+        question, document = read_question(question), read_context(context)
         with handle_errors():
-            answer_in_context(question, read_context(context), model, top_k, backend, json_output)
+            answer_in_context(question, document, model, top_k, backend, json_output)
         return
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml (or --context TEXT|FILE)")

@@ -26,6 +26,20 @@ def test_context_text(shared_dir: Path) -> None:
     assert (best["text"], best["span"]) == ("John", {"start": 11, "end": 15})
 
 
+def test_context_or_question_from_stdin_equals_the_text(shared_dir: Path) -> None:
+    args = ["--model", MODEL, "--json"]
+    expected = runner.invoke(app, ["ask", "What is my name?", "--context", CONTEXT, *args])
+    context_in = runner.invoke(app, ["ask", "What is my name?", "--context", "-", *args], input=CONTEXT)
+    question_in = runner.invoke(app, ["ask", "-", "--context", CONTEXT, *args], input="What is my name?\n")
+    assert expected.exit_code == context_in.exit_code == question_in.exit_code == 0, context_in.output
+    assert [a["text"] for a in spans(context_in.stdout)] == [a["text"] for a in spans(expected.stdout)]
+    assert spans(context_in.stdout)[0]["span"] == {"start": 11, "end": 15}
+    assert json.loads(question_in.stdout)["question"] == "What is my name?"
+    assert spans(question_in.stdout)[0]["text"] == "John"
+    both = runner.invoke(app, ["ask", "-", "--context", "-", *args], input="x")
+    assert both.exit_code != 0 and "only one of" in both.stderr
+
+
 def test_context_file_equals_the_text(tmp_path: Path, shared_dir: Path) -> None:
     path = tmp_path / "me.txt"
     path.write_text(CONTEXT, encoding="utf-8")
