@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import runpy
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +116,16 @@ def test_quickstart_indexes_and_answers(
             assert answer.document is not None
             source = (data / answer.document.meta["file_name"]).read_text(encoding="utf-8")
             assert answer.span is not None and answer.span.slice(source) == answer.text
+
+
+def test_demo_script_indexes_the_corpus_and_answers_with_the_shared_reader(tmp_path: Path) -> None:
+    """README's main job (examples/demo.sh): the sample corpus indexed, its questions answered by a real reader."""
+    env = {**os.environ, "DOCQA": str(Path(sys.executable).with_name("docqa")), "STORE": str(tmp_path / "store")}
+    env["QUESTIONS"] = "2"
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "demo.sh")], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"files indexed\s+16\b", done.stdout) and re.search(r"files skipped\s+0\b", done.stdout)
+    assert "Edict of Nantes" in done.stdout  # data/questions.tsv's second question, answered from Huguenot.txt
+    assert "unreachable" not in done.stderr and "warning" not in done.stderr.lower()
