@@ -91,19 +91,8 @@ def index(
         document_store.split_settings = settings
         written = document_store.write_documents(passages, policy=DuplicatePolicy.SKIP)
         save_store(document_store, store)
-    summary = {
-        "files": converted.files,
-        "passages": len(passages),
-        "new_passages": written,
-        "skipped": [{"path": str(s.path), "reason": s.reason} for s in converted.skipped],
-        "store": str(store),
-        "embedding_model": model,
-        "documents_in_store": document_store.count_documents(),
-    }
-    if json_output:
-        print_json(summary)
-    else:
-        _print_summary(summary)
+    counts = {"files": converted.files, "passages": len(passages), "new_passages": written}
+    _report(counts, converted.skipped, store, model, document_store, json_output)
 
 
 def _index_on_ray(
@@ -129,11 +118,17 @@ def _index_on_ray(
     if result.passages == 0:
         fail("no documents to index: every input was skipped")
     save_store(document_store, store)
+    counts = {"files": result.files, "passages": result.passages, "new_passages": result.written}
+    _report(counts, result.skipped, store, model, document_store, json_output)
+
+
+def _report(
+    counts: dict[str, int], skipped: list[Any], store: str, model: str | None, document_store: Any, json_output: bool
+) -> None:
+    """The summary of one ``docqa index`` run (local or on Ray), as JSON or as a table."""
     summary = {
-        "files": result.files,
-        "passages": result.passages,
-        "new_passages": result.written,
-        "skipped": [{"path": str(s.path), "reason": s.reason} for s in result.skipped],
+        **counts,
+        "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped],
         "store": str(store),
         "embedding_model": model,
         "documents_in_store": document_store.count_documents(),

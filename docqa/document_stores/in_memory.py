@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from docqa.core.component import capture_init_parameters
+from docqa.core.validation import check_int
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.bm25_index import BM25Index, BM25Params, select_top_k
 from docqa.document_stores.filters import DocumentColumns, evaluate, validate_filters
 from docqa.document_stores.query_embedding import check_query_embedding
-from docqa.document_stores.wal import WriteAheadLog, replay
+from docqa.document_stores.wal import WriteAheadLog, fsync_directory, replay
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError, NoDocumentStoreError
 from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
@@ -242,7 +243,7 @@ class InMemoryDocumentStore:
         Scores are rank-bm25's (``variant`` okapi, bm25l or bm25plus; ``delta=None`` = the variant's default).
         A query whose tokens are all unknown (or stopwords) returns ``[]``; an empty query is an error.
         """
-        _check_top_k(top_k)
+        check_int("InMemoryDocumentStore", "top_k", top_k)
         if not isinstance(query, str) or not query.strip():
             raise DocqaError(f"BM25 query must be a non-empty string, got {query!r}")
         params = BM25Params(variant, k1, b, epsilon, delta)
@@ -353,7 +354,7 @@ class InMemoryDocumentStore:
         return_embedding: bool = False,
     ) -> list[Document]:
         """Exact nearest neighbours of ``query_embedding`` (``cosine`` or ``dot_product``), best first."""
-        _check_top_k(top_k)
+        check_int("InMemoryDocumentStore", "top_k", top_k)
         if similarity not in SIMILARITIES:
             raise DocumentStoreError(f"unknown similarity {similarity!r}; expected one of {list(SIMILARITIES)}")
         query = self._check_query_embedding(query_embedding, similarity)
@@ -451,7 +452,7 @@ class InMemoryDocumentStore:
             with open(folder / name, "wb") as handle:
                 np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
                 _sync(handle)
-        _sync_dir(folder)
+        fsync_directory(folder)
         return {item.name: item.stat().st_size for item in sorted(folder.iterdir())}
 
     @classmethod
@@ -520,11 +521,6 @@ def _as_policy(policy: Any) -> DuplicatePolicy:
     return DuplicatePolicy.FAIL if policy is DuplicatePolicy.NONE else policy
 
 
-def _check_top_k(top_k: Any) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise DocqaError(f"top_k must be an integer >= 1, got {top_k!r}")
-
-
 def _check_save_target(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
         raise DocumentStoreError(f"cannot save document store to '{directory}': it is a file")
@@ -583,19 +579,6 @@ def _sync(handle: Any) -> None:
     os.fsync(handle.fileno())
 
 
-def _sync_dir(directory: Path) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:  # platforms where directories cannot be opened (Windows)
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
 def _write_atomically(target: Path, payload: bytes) -> None:
     temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -605,7 +588,7 @@ def _write_atomically(target: Path, payload: bytes) -> None:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_dir(target.parent)
+    fsync_directory(target.parent)
 
 
 def _loading(directory: Path, name: str, read: Any) -> Any:

@@ -57,7 +57,7 @@ class WriteAheadLog:
     def __init__(self, file: Path) -> None:
         self.file = file
         self._descriptor = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        _fsync_dir(file.parent)
+        fsync_directory(file.parent)
 
     @classmethod
     def attach(cls, store: InMemoryDocumentStore) -> WriteAheadLog:
@@ -101,7 +101,7 @@ class WriteAheadLog:
         old, self.file = self.file, wal_path(Path(str(store.path)))  # type: ignore[assignment]
         os.close(self._descriptor)
         self._descriptor = os.open(self.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o644)
-        _fsync_dir(self.file.parent)
+        fsync_directory(self.file.parent)
         if old != self.file:
             old.unlink(missing_ok=True)
         store.wal = self
@@ -178,7 +178,8 @@ def _drop_torn_tail(file: Path) -> None:
             os.fsync(handle.fileno())
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable (a no-op where directories cannot be opened)."""
     try:
         descriptor = os.open(directory, os.O_RDONLY)
     except OSError:  # platforms where directories cannot be opened

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from docqa.core.validation import check_int, check_optional_int
 from docqa.errors import ComponentError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -54,12 +55,11 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "grad_acc", "max_seq_len", "max_query_length", "eval_batch_size")
         for name in positive:
-            _check_int(name, getattr(self, name), 1)
+            check_int("TrainingConfig", name, getattr(self, name))
         for name in ("max_steps", "save_steps"):
-            if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 1)
-        _check_int("doc_stride", self.doc_stride, 0)
-        _check_int("seed", self.seed, 0)
+            check_optional_int("TrainingConfig", name, getattr(self, name))
+        check_int("TrainingConfig", "doc_stride", self.doc_stride, minimum=0)
+        check_int("TrainingConfig", "seed", self.seed, minimum=0)
         if not 0.0 <= self.warmup < 1.0:
             raise ComponentError(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
         for name in ("learning_rate", "max_grad_norm"):
@@ -73,8 +73,3 @@ class TrainingConfig:
     def hyperparameters(self) -> dict[str, Any]:
         """Every setting that decides the trained weights (a ``--resume`` must not change any)."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in _RUNTIME_FIELDS}
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ComponentError(f"{name} must be an integer >= {minimum}, got {value!r}")

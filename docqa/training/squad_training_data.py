@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docqa.converters._common import read_bytes
 from docqa.errors import ConversionError
 from docqa.evaluation.squad_dataset import SquadDataset
 
@@ -105,7 +106,7 @@ class SquadTrainingSet:
     @classmethod
     def load(cls, path: str | Path, max_shift: int = DEFAULT_MAX_SHIFT) -> SquadTrainingSet:
         """Read and validate ``path``; a file that is not SQuAD raises a one-line :class:`ConversionError`."""
-        raw = _read_bytes(Path(path))
+        raw = read_bytes(path)
         try:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -137,17 +138,6 @@ def detect_version(data: dict[str, Any]) -> tuple[str, str]:
     if any(not qa.get("answers") for qa in qas):
         return "v2.0", "some questions have no answers"
     return "v1.1", "no question carries is_impossible and every question has an answer"
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConversionError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConversionError(f"{path}: is a directory, not a SQuAD JSON file") from None
-    except OSError as error:
-        raise ConversionError(f"{path}: cannot read file ({error.strerror or error})") from None
 
 
 def _raw_questions(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from docqa.core.component import _INIT_PARAMS_ATTR, capture_init_parameters
+from docqa.core.validation import check_int
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.postgres.dsn import redact_dsn, resolve_dsn
 from docqa.document_stores.postgres.filters_sql import compile_filters
@@ -305,7 +306,7 @@ class PostgresDocumentStore:
         self, query: str, *, top_k: int = 10, filters: dict[str, Any] | None = None, return_embedding: bool = False
     ) -> list[Document]:
         """Full-text search: the ``top_k`` documents by ``ts_rank_cd`` among those matching a query term, best first."""
-        _check_top_k(top_k)
+        check_int("PostgresDocumentStore", "top_k", top_k)
         if not isinstance(query, str) or not query.strip():
             raise DocqaError(f"keyword query must be a non-empty string, got {query!r}")
         where, params = compile_filters(filters)
@@ -332,7 +333,7 @@ class PostgresDocumentStore:
         ``exact=None`` decides: HNSW, except that a filter matching at most ``exact_search_below`` rows is searched
         exactly; ``True`` / ``False`` force it.
         """
-        _check_top_k(top_k)
+        check_int("PostgresDocumentStore", "top_k", top_k)
         if similarity not in SIMILARITY_OPERATOR:
             raise DocumentStoreError(f"unknown similarity {similarity!r}; expected one of {list(SIMILARITY_OPERATOR)}")
         vector = self._check_query_embedding(query_embedding, similarity)
@@ -409,11 +410,6 @@ def _check_options(similarity: str, mode: str, dim: int | None, m: int, ef_const
             raise DocumentStoreError(f"PostgresDocumentStore: {name} must be an integer >= 1, got {value!r}")
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= 16000):
         raise DocumentStoreError(f"PostgresDocumentStore: embedding_dim must be an integer 1..16000, got {dim!r}")
-
-
-def _check_top_k(top_k: Any) -> None:
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise DocqaError(f"top_k must be an integer >= 1, got {top_k!r}")
 
 
 def _check_ids(ids: Any, method: str) -> None:
