@@ -40,6 +40,12 @@ def batch(
     ] = 64,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="fill-mask: candidates per mask.")] = 5,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Read on Ray Data actors (RAY_ADDRESS, else a local Ray); same output.")
+    ] = False,
+    ray_actors: Annotated[
+        int, typer.Option("--ray-actors", min=1, help="With --ray: actors (each loads the model once).")
+    ] = 2,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Answer every record of INPUT into --out, one JSON line per record: bad records get {"id", "error"}
@@ -50,10 +56,15 @@ def batch(
     with handle_errors():
         batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask")
         config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k)
-        engine = build_engine(config, batch_input.options)
-        summary = run_batch_file(
-            batch_input, out, engine, resume=resume, chunk_size=batch_size, progress=progress and sys.stderr.isatty()
-        )
+        show = progress and sys.stderr.isatty()
+        if ray:
+            from docqa.distributed import ray_batch
+
+            summary = ray_batch(batch_input, out, config, resume=resume, actors=ray_actors, batch_size=batch_size,
+                                progress=show)  # fmt: skip
+        else:
+            engine = build_engine(config, batch_input.options)
+            summary = run_batch_file(batch_input, out, engine, resume=resume, chunk_size=batch_size, progress=show)
     if json_output:
         print_json(summary.to_dict())
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,6 @@ from docqa.preprocessors import DocumentSplitter
 
 ARTICLES = Path(__file__).resolve().parents[2] / "data" / "articles"
 SPLIT = {"split_by": "word", "split_length": 120, "split_overlap": 20}
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[Any]:
-    import ray
-
-    from docqa.distributed import init_ray
-
-    yield init_ray(num_cpus=2)
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
