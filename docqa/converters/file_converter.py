@@ -82,8 +82,9 @@ def _walk(folder: Path, recursive: bool, skipped: list[SkippedFile]) -> Iterator
             yield path
 
 
-def _expand(paths: Iterable[Source], recursive: bool, skipped: list[SkippedFile]) -> list[Path]:
-    """Every file to convert, in the order given (folders expanded in place), each at most once."""
+def expand_paths(paths: Iterable[Source], recursive: bool, skipped: list[SkippedFile]) -> list[Path]:
+    """Every file to convert, in the order given (folders expanded in place), each at most once; what cannot be
+    walked or does not exist is appended to ``skipped``."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     files: list[Path] = []
@@ -155,7 +156,7 @@ def convert_paths(
     (['Cats purr.'], ['file is empty'], 1)
     """
     result = ConversionResult()
-    files = _expand(paths, recursive, result.skipped)
+    files = expand_paths(paths, recursive, result.skipped)
     for path in tqdm(files, desc="Converting", unit="file", disable=not progress):
         try:
             documents = convert_file(path, meta)

@@ -138,6 +138,14 @@ def init_parameters(instance: Any) -> dict[str, Any]:
         raise ComponentError(f"{name} is not a docqa component (no captured init parameters)") from None
 
 
+def set_init_parameter(instance: Any, name: str, value: Any) -> None:
+    """Replace one recorded init argument of ``instance`` (what it serializes to), e.g. a secret it must not dump."""
+    recorded = getattr(instance, _INIT_PARAMS_ATTR, None)
+    if recorded is None or name not in recorded:
+        raise ComponentError(f"{type(instance).__name__} has no captured init parameter {name!r}")
+    recorded[name] = value
+
+
 def is_component(obj: Any) -> bool:
     cls = obj if isinstance(obj, type) else type(obj)
     return bool(getattr(cls, _COMPONENT_MARK, False))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from docqa.converters.file_converter import SkippedFile, _expand
+from docqa.converters.file_converter import SkippedFile, expand_paths
 from docqa.document_stores.base import DocumentStore, DuplicatePolicy
 from docqa.schema import Document
 
@@ -105,7 +105,7 @@ def ray_index(
 
     ray = init_ray()
     result = RayIndexResult()
-    files = _expand(paths, True, result.skipped)
+    files = expand_paths(paths, True, result.skipped)
     result.files = len(files)
     if not files:
         return result

@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from docqa.core.component import _INIT_PARAMS_ATTR, capture_init_parameters
+from docqa.core.component import capture_init_parameters, set_init_parameter
 from docqa.core.validation import check_int
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.postgres.dsn import redact_dsn, resolve_dsn
@@ -84,7 +84,7 @@ class PostgresDocumentStore:
         pool_size: int = 4,
         write_retries: int = 1,
     ) -> None:
-        getattr(self, _INIT_PARAMS_ATTR)["dsn"] = redact_dsn(dsn)  # never keep a password in the dumped config
+        set_init_parameter(self, "dsn", redact_dsn(dsn))  # never keep a password in the dumped config
         self.table = check_table_name(table)
         _check_options(similarity, keyword_mode, embedding_dim, hnsw_m, hnsw_ef_construction, ef_search)
         self.keyword_mode, self.ef_search, self.exact_search_below = keyword_mode, ef_search, exact_search_below
