@@ -12,7 +12,6 @@ cards and transformers do); with ``handle_impossible_answer=True`` a winning no-
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,12 +19,11 @@ from docqa.errors import ComponentError, RequestError
 from docqa.formats.requests import QAParameters, QARequest
 from docqa.schema import Answer, Document
 
-_WORD_CHAR = re.compile(r"\w")
-
 
 def configured_reader(reader: Any, options: QAParameters) -> Any:
-    """``reader`` itself when its windows match ``options``, else a copy sharing its loaded model whose
-    window settings are ``options``'; the copy always scores the no-answer (``no_answer=True``)."""
+    """``reader`` itself when its settings match ``options``, else a copy sharing its loaded model whose
+    window settings and ``align_to_words`` are ``options``'; the copy always scores the no-answer
+    (``no_answer=True``, so that ``handle_impossible_answer`` can rank it)."""
     from docqa.readers.extractive_reader import ExtractiveReader
 
     settings = {
@@ -33,6 +31,7 @@ def configured_reader(reader: Any, options: QAParameters) -> Any:
         "max_seq_len": options.max_seq_len,
         "max_query_length": options.max_question_len,
         "max_answer_length": options.max_answer_len,
+        "align_to_words": options.align_to_words,
         "no_answer": True,
     }
     if all(getattr(reader, name) == value for name, value in settings.items()):
@@ -60,22 +59,12 @@ def answer_pairs(reader: Any, pairs: Sequence[tuple[str, str]], options: QAParam
         raise RequestError(f"invalid request: the model cannot read windows of these parameters ({error})") from None
 
 
-def aligned_to_words(context: str, start: int, end: int) -> tuple[int, int]:
-    """``[start, end)`` widened to whole words (runs of word characters) of ``context``."""
-    while start > 0 and _WORD_CHAR.match(context[start - 1]) and _WORD_CHAR.match(context[start]):
-        start -= 1
-    while end < len(context) and _WORD_CHAR.match(context[end]) and _WORD_CHAR.match(context[end - 1]):
-        end += 1
-    return start, end
-
-
-def span_response(answer: Answer, context: str, align_to_words: bool) -> dict[str, Any]:
-    """``{"score", "start", "end", "answer"}`` of a span answer; the no-answer as ``""`` at ``0, 0``."""
+def span_response(answer: Answer, context: str) -> dict[str, Any]:
+    """``{"score", "start", "end", "answer"}`` of a span answer (offsets as the reader found them: whole
+    words with ``align_to_words``, raw token offsets without); the no-answer as ``""`` at ``0, 0``."""
     if answer.is_no_answer or answer.document_span is None:
         return {"score": answer.probability, "start": 0, "end": 0, "answer": ""}
     start, end = answer.document_span.start, answer.document_span.end
-    if align_to_words:
-        start, end = aligned_to_words(context, start, end)
     return {"score": answer.probability, "start": start, "end": end, "answer": context[start:end]}
 
 
@@ -84,7 +73,7 @@ def pair_responses(answers: list[Answer], context: str, options: QAParameters) -
     no-answer rank among them."""
     if not options.handle_impossible_answer:
         answers = [answer for answer in answers if not answer.is_no_answer]
-    chosen = [span_response(answer, context, options.align_to_words) for answer in answers[: options.top_k]]
+    chosen = [span_response(answer, context) for answer in answers[: options.top_k]]
     return chosen if chosen else [{"score": 0.0, "start": 0, "end": 0, "answer": ""}]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shared_assets import SHARED_DIR, build_masked_lm
+from shared_assets import SHARED_DIR, build_masked_lm, build_tiny_bert
 
 from docqa.fill_mask import FillMask
 from docqa.readers import ExtractiveReader
@@ -28,3 +28,9 @@ def tiny_fill_mask_dir(tmp_path_factory: pytest.TempPathFactory, shared_dir: Pat
 @pytest.fixture(scope="session")
 def tiny_fill_mask(tiny_fill_mask_dir: Path) -> FillMask:
     return FillMask(model=str(tiny_fill_mask_dir))
+
+
+@pytest.fixture(scope="session")
+def tiny_qa_dir(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:
+    """A 2-layer random BertForQuestionAnswering: its spans fall anywhere, inside words too."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-qa"))

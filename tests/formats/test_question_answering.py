@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,6 @@ import pytest
 
 from docqa.errors import RequestError
 from docqa.formats import answer_score_request, parse_score_request
-from docqa.formats.question_answering import aligned_to_words
 from docqa.readers import ExtractiveReader
 
 CARD = {
@@ -107,7 +107,12 @@ def test_window_parameters_equal_a_reader_built_with_them(squad2_reader: Extract
     parameters = {"max_seq_len": 64, "doc_stride": 16, "max_question_len": 16, "max_answer_len": 5, "top_k": 3}
     narrow = answer({**body, "parameters": {**parameters, "align_to_words": False}}, squad2_reader)
     built = ExtractiveReader(
-        model=squad2_reader.model, max_seq_len=64, doc_stride=16, max_query_length=16, max_answer_length=5
+        model=squad2_reader.model,
+        max_seq_len=64,
+        doc_stride=16,
+        max_query_length=16,
+        max_answer_length=5,
+        align_to_words=False,
     )
     expected = [a for a in built.run(query="What is my name?", documents=_docs(context), top_k=4)["answers"] if a.text]
     assert [(r["answer"], r["start"], r["end"]) for r in narrow] == [
@@ -128,12 +133,23 @@ def test_no_reader_for_a_qa_request() -> None:
         answer_score_request(parse_score_request(CARD), fill_mask=object())
 
 
-@pytest.mark.parametrize(
-    ("context", "start", "end", "expected"),
-    [("unbelievable things", 2, 8, (0, 12)), ("a big-city life", 2, 5, (2, 5)), ("John, 42", 0, 4, (0, 4))],
-)
-def test_align_to_words(context: str, start: int, end: int, expected: tuple[int, int]) -> None:
-    assert aligned_to_words(context, start, end) == expected
+WORDY = "The unbelievable antidisestablishmentarianism of Transubstantiation scholars in Worcestershire."
+
+
+@pytest.mark.parametrize("align", [True, False])
+def test_align_to_words_is_the_readers_option(align: bool, tiny_qa_dir: Path) -> None:
+    """The request's ``align_to_words`` is the reader's: equal to a reader built with it (a random model, whose
+    spans start and end inside words), whole words when true, the raw token offsets when false."""
+    reader = ExtractiveReader(model=str(tiny_qa_dir), top_k=5)
+    question = "Who are the scholars?"
+    body = {"inputs": {"question": question, "context": WORDY}, "parameters": {"top_k": 5, "align_to_words": align}}
+    found = [(r["answer"], r["start"], r["end"]) for r in answer(body, reader)]
+    built = ExtractiveReader(model=str(tiny_qa_dir), top_k=6, align_to_words=align, max_answer_length=15)
+    expected = [(a.text, a.span.start, a.span.end) for a in built.run(query=question, documents=_docs(WORDY))["answers"]
+                if a.span is not None]  # fmt: skip
+    assert found == expected[:5]
+    cut = [(s, e) for _, s, e in found if (s > 0 and WORDY[s - 1].isalnum()) or (e < len(WORDY) and WORDY[e].isalnum())]
+    assert bool(cut) != align  # the random model does cut words: aligned, none is cut
 
 
 def _docs(text: str) -> list[Any]:
