@@ -146,6 +146,11 @@ def create_vector_index(conn: Connection[Any], table: str, similarity: str, hnsw
     )
 
 
+def drop_vector_index(conn: Connection[Any], table: str) -> None:
+    """Drop the HNSW index of ``table`` (a bulk write rebuilds it after the insert)."""
+    conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(f"{table}_hnsw_idx")))
+
+
 def fix_dimension(conn: Connection[Any], table: str, dim: int) -> None:
     """Give the ``embedding`` column its dimension (the first embedded write) and record it."""
     conn.execute(

@@ -26,6 +26,7 @@ from docqa.document_stores.postgres.schema import (
     TableSettings,
     check_table_name,
     create_vector_index,
+    drop_vector_index,
     ensure_schema,
     fix_dimension,
     read_settings,
@@ -54,7 +55,10 @@ class PostgresDocumentStore:
 
     * Writes go through ``COPY`` into a temporary table and one ``INSERT ... ON CONFLICT`` (the policy), in one
       transaction: a batch is stored whole or not at all; a connection lost before the commit is retried
-      ``write_retries`` times on a fresh pooled connection.
+      ``write_retries`` times on a fresh pooled connection. A bulk write (at least ``bulk_rows`` embedded rows,
+      and at least as many as the table holds) rebuilds the HNSW index after the insert instead of updating it
+      row by row (several times faster; readers wait for that write's commit), with ``maintenance_work_mem``
+      for the build so the graph stays in memory.
     * :meth:`keyword_retrieval`: full-text search (a ``tsvector`` column, GIN index, ``ts_rank_cd``); by default any
       query term may match (``keyword_mode="or"``), ``"websearch"`` takes ``websearch_to_tsquery`` syntax, ``"and"``
       needs every term (``plainto_tsquery``).
@@ -83,12 +87,15 @@ class PostgresDocumentStore:
         exact_search_below: int = 1000,
         pool_size: int = 4,
         write_retries: int = 1,
+        maintenance_work_mem: str = "1GB",
+        bulk_rows: int = 1000,
     ) -> None:
         set_init_parameter(self, "dsn", redact_dsn(dsn))  # never keep a password in the dumped config
         self.table = check_table_name(table)
         _check_options(similarity, keyword_mode, embedding_dim, hnsw_m, hnsw_ef_construction, ef_search)
         self.keyword_mode, self.ef_search, self.exact_search_below = keyword_mode, ef_search, exact_search_below
-        self.write_retries = write_retries
+        self.write_retries, self.maintenance_work_mem = write_retries, maintenance_work_mem
+        self.bulk_rows = check_int("PostgresDocumentStore", "bulk_rows", bulk_rows)
         self._hnsw = {"m": hnsw_m, "ef_construction": hnsw_ef_construction}
         self._display_dsn = redact_dsn(dsn)
         conninfo = resolve_dsn(dsn)
@@ -264,6 +271,9 @@ class PostgresDocumentStore:
                 policy: DuplicatePolicy) -> int:  # fmt: skip
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"docqa write {self.table}"])
         new_dimension = dim is not None and self._reserve_dimension(conn, dim)
+        rebuild = dim is not None and (new_dimension or self._bulk_write(conn, len(rows)))
+        if rebuild:
+            drop_vector_index(conn, self.table)
         conn.execute(
             "CREATE TEMP TABLE docqa_staging (ord integer, id text, content text, meta jsonb, embedding vector) "
             "ON COMMIT DROP"
@@ -285,9 +295,17 @@ class PostgresDocumentStore:
             stored = {row[0] for row in inserted}
             duplicate = next(row[0] for row in rows if row[0] not in stored)
             raise DuplicateDocumentError(f"document {duplicate} is already in the store (duplicate policy FAIL)")
-        if new_dimension:
+        if rebuild:
+            conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", [self.maintenance_work_mem])
             create_vector_index(conn, self.table, self.similarity, self._hnsw)
         return len(inserted)
+
+    def _bulk_write(self, conn: psycopg.Connection[Any], rows: int) -> bool:
+        """Whether ``rows`` new rows are a bulk load: at least ``bulk_rows`` and at least the rows stored."""
+        if rows < self.bulk_rows:
+            return False
+        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT %s) s").format(self._table)
+        return int(conn.execute(query, [rows + 1]).fetchone()[0]) <= rows  # type: ignore[index]
 
     def _reserve_dimension(self, conn: psycopg.Connection[Any], dim: int) -> bool:
         """Check ``dim`` against the table's; fix it on the first embedded write (True then)."""
@@ -366,9 +384,9 @@ class PostgresDocumentStore:
         if exact:
             conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
             return
-        conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(self.ef_search, top_k))])
-        if filtered:
-            conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        iterative = "relaxed_order" if filtered else "off"
+        conn.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                     [str(max(self.ef_search, top_k)), iterative])  # fmt: skip
 
     def _check_query_embedding(self, query_embedding: Any, similarity: str) -> np.ndarray:
         return check_query_embedding(query_embedding, self.embedding_dim, similarity)

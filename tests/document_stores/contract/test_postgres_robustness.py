@@ -174,3 +174,29 @@ def test_unreachable_server_is_one_line(tmp_path: Any) -> None:
     with pytest.raises(DocumentStoreError, match="PostgreSQL at postgresql://nobody@/x") as caught:
         PostgresDocumentStore(f"postgresql://nobody:pw@/x?host={tmp_path}")
     assert "pw" not in str(caught.value).replace("postgresql", "")
+
+
+def _hnsw_index_oid(dsn: str, table: str) -> int | None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass(%s)::oid", [f"{table}_hnsw_idx"]).fetchone()
+    return None if row is None else row[0]
+
+
+def test_bulk_writes_rebuild_the_hnsw_index_small_ones_update_it(pg_dsn: str, make_pg_store: Any) -> None:
+    rng = np.random.default_rng(9)
+    vectors = rng.normal(size=(400, 8)).astype(np.float32)
+    docs = [Document(f"d{i}", embedding=vectors[i]) for i in range(400)]
+    store = make_pg_store(bulk_rows=50, embedding_dim=8)
+    created = _hnsw_index_oid(pg_dsn, store.table)
+    store.write_documents(docs[:100])  # a bulk load into an empty table: dropped, built after the insert
+    bulk = _hnsw_index_oid(pg_dsn, store.table)
+    store.write_documents(docs[100:140])  # below bulk_rows: the index is updated in place
+    small = _hnsw_index_oid(pg_dsn, store.table)
+    store.write_documents(docs[140:200])  # 60 >= bulk_rows but fewer than the 140 stored: updated in place
+    store.write_documents(docs[200:400])  # 200 >= the 200 stored: rebuilt
+    rebuilt = _hnsw_index_oid(pg_dsn, store.table)
+    assert None not in (created, bulk, small, rebuilt) and created != bulk == small != rebuilt
+    for query in rng.normal(size=(5, 8)):
+        approx = store.embedding_retrieval(query, top_k=5, exact=False)
+        exact = store.embedding_retrieval(query, top_k=5, exact=True)
+        assert [d.id for d in approx] == [d.id for d in exact]
