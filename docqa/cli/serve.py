@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from docqa.cli._common import fail
+from docqa.cli._common import allow_module_option, fail, handle_errors
 
 
 def serve(
@@ -27,9 +27,6 @@ def serve(
         typer.Option(envvar="DOCQA_API_KEY", show_envvar=True, help="Require 'Authorization: Bearer KEY' for writes."),
     ] = None,
     api_key_for_reads: Annotated[bool, typer.Option(help="Require the API key for reads too.")] = False,
-    allow_module: Annotated[
-        list[str] | None, typer.Option("--allow-module", help="Module a pipeline file may import components from.")
-    ] = None,
     cors_origin: Annotated[
         list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (CORS).")
     ] = None,
@@ -49,6 +46,7 @@ def serve(
     * 1024
     * 1024,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    allow_module: list[str] = allow_module_option(),
 ) -> None:
     """Serve /query, /score and the document endpoints over HTTP; models load in the background (see /ready)."""
     import uvicorn
@@ -63,13 +61,18 @@ def serve(
         fail(f"no pipeline file at {pipeline}")
     if api_key is not None and not api_key.strip():
         fail("the API key is empty (--api-key or DOCQA_API_KEY)")
+    if store is not None and not read_only and store.is_dir():
+        from docqa.document_stores.wal import check_writer
+
+        with handle_errors():
+            check_writer(store)  # another docqa serve writes this store: say so now, not in /ready later
     config = ServerConfig(
         store=str(store) if store is not None else None,
         pipeline=str(pipeline) if pipeline is not None else None,
         model=model,
         fill_mask_model=fill_mask_model,
         retriever_top_k=retriever_top_k,
-        allowed_modules=tuple(allow_module or ()),
+        allowed_modules=tuple(allow_module),
         api_key=api_key,
         api_key_for_reads=api_key_for_reads,
         read_only=read_only,

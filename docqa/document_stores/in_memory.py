@@ -19,7 +19,7 @@ from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.bm25_index import BM25Index, BM25Params, select_top_k
 from docqa.document_stores.filters import DocumentColumns, evaluate, validate_filters
 from docqa.document_stores.query_embedding import check_query_embedding
-from docqa.document_stores.wal import WriteAheadLog, fsync_directory, replay
+from docqa.document_stores.wal import WAL_PREFIX, WriteAheadLog, check_writer, fsync_directory, replay
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError, NoDocumentStoreError
 from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
@@ -65,6 +65,7 @@ class InMemoryDocumentStore:
         self.split_settings: dict[str, Any] | None = None
         #: When set (see :meth:`WriteAheadLog.attach`), every write and delete is appended to it before returning.
         self.wal: WriteAheadLog | None = None
+        self._snapshot: str | None = None
         self._reset()
         if path is None:
             return
@@ -103,6 +104,11 @@ class InMemoryDocumentStore:
     def revision(self) -> int:
         """Incremented on every change of the stored documents (write or delete)."""
         return self._revision
+
+    @property
+    def snapshot(self) -> str | None:
+        """The data folder at ``path`` this store was loaded from or last saved to (None: neither yet)."""
+        return self._snapshot
 
     def count_documents(self) -> int:
         return self._index.n_live
@@ -408,8 +414,11 @@ class InMemoryDocumentStore:
         directory.mkdir(parents=True, exist_ok=True)
         with store_lock(directory, exclusive=True):
             _check_save_target(directory)  # again under the lock: another process may have written meanwhile
+            check_writer(directory, self.wal)  # a process serving the store (docqa serve) is its only writer
             data_name = self._save_locked(directory)
             _remove_stale(directory, keep=data_name)
+        if self.path is not None and directory == Path(self.path):
+            self._snapshot = data_name
         return directory
 
     def _save_locked(self, directory: Path) -> str:
@@ -472,6 +481,7 @@ class InMemoryDocumentStore:
 
     def _read_locked(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
         manifest = _read_manifest(directory)
+        self._snapshot = manifest["data_dir"]
         saved = _loading(directory, MANIFEST, lambda: Analyzer.from_dict(manifest["analyzer"]))
         if analyzer is not None and Analyzer.from_dict(analyzer) != saved:
             raise DocumentStoreError(
@@ -560,6 +570,9 @@ def _remove_stale(directory: Path, keep: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     for temporary in directory.glob(f".{MANIFEST}.*.tmp"):
         temporary.unlink(missing_ok=True)
+    for log in directory.glob(f"{WAL_PREFIX}{_DATA_PREFIX}*.jsonl"):  # logs of older snapshots, folded in
+        if log.name != f"{WAL_PREFIX}{keep}.jsonl":
+            log.unlink(missing_ok=True)
 
 
 def _document_lines(docs: Sequence[Document | None]) -> Iterator[bytes]:

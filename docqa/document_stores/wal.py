@@ -7,6 +7,12 @@ folds the log into a new snapshot leaves the old log stale at once: loading repl
 snapshot the manifest points to. A line torn by a crash mid-append (never acknowledged) is dropped on replay;
 a corrupt line before the last one is an error.
 
+The process that attaches the log is the store's only writer: it holds an exclusive OS lock on
+``writer.lock`` in the store directory (released when the log closes or the process dies, also by ``kill -9``),
+and every other process's :meth:`~docqa.document_stores.InMemoryDocumentStore.save` there (``docqa index``, a
+second ``docqa serve``) fails with one line naming the store and the holder instead of replacing the snapshot
+under it.
+
 >>> import tempfile
 >>> from docqa import Document, InMemoryDocumentStore
 >>> folder = tempfile.mkdtemp()
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
     from docqa.document_stores.in_memory import InMemoryDocumentStore
 
 WAL_PREFIX = "wal-"
+WRITER_LOCK = "writer.lock"
 
 
 def wal_path(directory: Path) -> Path | None:
@@ -51,21 +58,99 @@ def wal_path(directory: Path) -> Path | None:
     return directory / f"{WAL_PREFIX}{data_dir}.jsonl" if isinstance(data_dir, str) else None
 
 
+class WriterLock:
+    """An exclusive claim on a store directory by the one process that writes it (an OS ``flock`` on its
+    ``writer.lock``, taken without waiting); ``holder`` says who holds it, for other processes' errors."""
+
+    def __init__(self, directory: Path, holder: str) -> None:
+        self.directory = directory
+        self._descriptor = os.open(directory / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_lock(self._descriptor, exclusive=True):
+            held_by = _holder(directory)
+            os.close(self._descriptor)
+            raise DocumentStoreError(_in_use(directory, held_by))
+        os.ftruncate(self._descriptor, 0)
+        os.write(self._descriptor, holder.encode("utf-8"))
+
+    def holds(self, directory: Path) -> bool:
+        return os.path.samefile(self.directory, directory)
+
+    def release(self) -> None:
+        os.close(self._descriptor)  # closing releases the lock
+
+
+def check_writer(directory: Path, own: WriteAheadLog | None = None) -> None:
+    """Raise DocumentStoreError if a process other than the owner of ``own`` holds ``directory``'s writer lock."""
+    if own is not None and own.lock.holds(directory):
+        return
+    try:
+        descriptor = os.open(directory / WRITER_LOCK, os.O_RDONLY)
+    except OSError:  # no lock file: no writer ever attached a log here
+        return
+    try:
+        free = _try_lock(descriptor, exclusive=False)
+    finally:
+        os.close(descriptor)
+    if not free:
+        raise DocumentStoreError(_in_use(directory, _holder(directory)))
+
+
+def _try_lock(descriptor: int, *, exclusive: bool) -> bool:
+    """Take an flock without waiting; False if another open file holds a conflicting one (no fcntl: True)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no writer lock
+        return True
+    try:
+        fcntl.flock(descriptor, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(directory: Path) -> str:
+    try:
+        text = (directory / WRITER_LOCK).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return text.splitlines()[0] if text else "another process"
+
+
+def _in_use(directory: Path, holder: str) -> str:
+    return (
+        f"document store '{directory}' is in use by {holder}: write to it through that process "
+        "(docqa serve: POST /documents) or stop it first"
+    )
+
+
 class WriteAheadLog:
     """The log of a store saved at ``store.path``; :meth:`attach` opens it and makes the store append to it."""
 
-    def __init__(self, file: Path) -> None:
+    def __init__(self, file: Path, lock: WriterLock) -> None:
         self.file = file
+        self.lock = lock
         self._descriptor = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         fsync_directory(file.parent)
 
     @classmethod
-    def attach(cls, store: InMemoryDocumentStore) -> WriteAheadLog:
-        """Open the log of ``store``'s current snapshot (the store must have been saved to ``store.path``)."""
-        if store.path is None or (file := wal_path(Path(store.path))) is None:
+    def attach(cls, store: InMemoryDocumentStore, holder: str | None = None) -> WriteAheadLog:
+        """Take the store directory's writer lock and open the log of ``store``'s current snapshot (the store
+        must have been saved to, or loaded from, ``store.path``, and not saved by anyone else since)."""
+        from docqa.document_stores.in_memory import store_lock
+
+        if store.path is None or wal_path(Path(store.path)) is None:
             raise DocumentStoreError("write-ahead log: the store must be saved to its path first")
+        directory = Path(store.path)
+        lock = WriterLock(directory, holder if holder is not None else f"process {os.getpid()}")
+        with store_lock(directory, exclusive=False):  # no save half-way while the snapshot is compared
+            file = wal_path(directory)
+        if file is None or file.name != f"{WAL_PREFIX}{store.snapshot}.jsonl":
+            lock.release()
+            raise DocumentStoreError(
+                f"document store '{directory}' was saved by another process after this one loaded it: load it again"
+            )
         _drop_torn_tail(file)
-        log = cls(file)
+        log = cls(file, lock)
         store.wal = log
         return log
 
@@ -96,18 +181,18 @@ class WriteAheadLog:
         """Save ``store`` as a new snapshot and start a new, empty log for it; the old log is removed.
 
         The caller must keep writes out meanwhile (the server holds its write lock)."""
-        store.wal = None
-        store.save()
+        store.save()  # allowed: this log holds the writer lock
         old, self.file = self.file, wal_path(Path(str(store.path)))  # type: ignore[assignment]
         os.close(self._descriptor)
         self._descriptor = os.open(self.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o644)
         fsync_directory(self.file.parent)
         if old != self.file:
             old.unlink(missing_ok=True)
-        store.wal = self
 
     def close(self) -> None:
+        """Close the log and release the writer lock."""
         os.close(self._descriptor)
+        self.lock.release()
 
 
 def replay(store: InMemoryDocumentStore, directory: Path) -> int:

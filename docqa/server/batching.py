@@ -5,19 +5,21 @@ pass. The queue is bounded (:class:`ServerBusy` when full) and a job whose futur
 away) frees its slot at once and is never run.
 
 >>> batcher = MicroBatcher("double", lambda jobs: [job * 2 for job in jobs], max_batch=8, max_wait_ms=1, max_queue=4)
->>> batcher.submit(21).result()
+>>> with batcher.active():  # a request in the server, around its model calls
+...     batcher.submit(21).result()
 42
 >>> batcher.close()
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import copy
 import functools
-import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,11 @@ class ServerBusy(DocqaError):
 
 class MicroBatcher:
     """Runs ``run_batch(jobs) -> results`` (one result per job, in order) on a worker thread, gathering jobs
-    that arrive within ``max_wait_ms`` of the first, up to ``max_batch`` items (a job's ``size``)."""
+    that arrive within ``max_wait_ms`` of the first, up to ``max_batch`` items (a job's ``size``).
+
+    The worker waits for more jobs only while other requests are in the server (each request's handler holds
+    :meth:`active` around its model calls): a request that arrives alone runs at once, with no added latency.
+    """
 
     def __init__(
         self,
@@ -50,9 +56,10 @@ class MicroBatcher:
         self._max_batch, self._max_wait = max_batch, max_wait_ms / 1000.0
         self._max_queue = max_queue
         self._on_batch = on_batch
-        self._queue: queue.SimpleQueue[tuple[Any, int, Future[Any]] | None] = queue.SimpleQueue()
-        self._outstanding = 0
-        self._lock = threading.Lock()
+        self._jobs: collections.deque[tuple[Any, int, Future[Any]]] = collections.deque()
+        self._outstanding = self._active = 0
+        self._closed = False
+        self._changed = threading.Condition()
         self._worker = threading.Thread(target=self._work, name=f"docqa-batcher-{name}", daemon=True)
         self._worker.start()
 
@@ -61,47 +68,71 @@ class MicroBatcher:
         """Jobs submitted and neither finished nor cancelled."""
         return self._outstanding
 
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Mark one request as in the server (and so possibly about to submit) while the block runs."""
+        with self._changed:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._active -= 1
+                self._changed.notify_all()
+
     def submit(self, job: Any, size: int = 1) -> Future[Any]:
         """Queue ``job``; its future gets the result. Raises :class:`ServerBusy` when the queue is full."""
-        with self._lock:
+        future: Future[Any] = Future()
+        with self._changed:
             if self._outstanding >= self._max_queue:
                 raise ServerBusy(f"the {self.name} queue is full ({self._max_queue} requests): retry shortly")
             self._outstanding += 1
-        future: Future[Any] = Future()
+            self._jobs.append((job, size, future))
+            self._changed.notify_all()
         future.add_done_callback(self._release)
-        self._queue.put((job, size, future))
         return future
 
     def _release(self, _: Future[Any]) -> None:
-        with self._lock:
+        with self._changed:
             self._outstanding -= 1
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
         self._worker.join(timeout=5)
 
     def _work(self) -> None:
-        while (first := self._queue.get()) is not None:
-            batch, stop = self._gather(first)
+        while (batch := self._next_batch()) is not None:
             live = [(job, future) for job, _, future in batch if future.set_running_or_notify_cancel()]
             if live:
                 self._run(live)
-            if stop:
-                return
 
-    def _gather(self, first: tuple[Any, int, Future[Any]]) -> tuple[list[tuple[Any, int, Future[Any]]], bool]:
-        batch, total = [first], first[1]
-        deadline = time.monotonic() + self._max_wait
-        while total < self._max_batch and (remaining := deadline - time.monotonic()) > 0:
-            try:
-                item = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if item is None:
-                return batch, True
-            batch.append(item)
-            total += item[1]
-        return batch, False
+    def _next_batch(self) -> list[tuple[Any, int, Future[Any]]] | None:
+        """The next batch (None once closed): the first queued job, then while other requests are in the
+        server, whatever they submit within ``max_wait`` of it, up to ``max_batch`` items."""
+        with self._changed:
+            while not self._jobs and not self._closed:
+                self._changed.wait()
+            if not self._jobs:
+                return None
+            deadline = time.monotonic() + self._max_wait
+            while not self._closed and self._worth_waiting() and (remaining := deadline - time.monotonic()) > 0:
+                self._changed.wait(remaining)
+            return self._take()
+
+    def _worth_waiting(self) -> bool:
+        """Whether the batch has room and some request in the server has not submitted yet."""
+        queued = sum(size for _, size, _ in self._jobs)
+        return queued < self._max_batch and self._active > len(self._jobs)
+
+    def _take(self) -> list[tuple[Any, int, Future[Any]]]:
+        batch = [self._jobs.popleft()]
+        total = batch[0][1]
+        while self._jobs and total + self._jobs[0][1] <= self._max_batch:
+            batch.append(self._jobs.popleft())
+            total += batch[-1][1]
+        return batch
 
     def _run(self, live: list[tuple[Any, Future[Any]]]) -> None:
         if self._on_batch is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import tempfile
 from collections.abc import Callable
@@ -91,9 +92,11 @@ def build_router(state: ServerState, version: str) -> APIRouter:
         queries = _queries(body, limits)
         state.need("store", "reader")
         assert state.reader_batcher is not None
-        documents = await run_in_threadpool(state.retrieve, queries, None, body.filters)
-        proxy = BatchedReader(state.reader, state.reader_batcher)
-        answers = await _model_call(request, proxy.pending, lambda: proxy.run_batch(queries, documents, body.top_k))
+        with state.reader_batcher.active():
+            documents = await run_in_threadpool(state.retrieve, queries, None, body.filters)
+            proxy = BatchedReader(state.reader, state.reader_batcher)
+            call = functools.partial(proxy.run_batch, queries, documents, body.top_k)
+            answers = await _model_call(request, proxy.pending, call)
         if isinstance(answers, Response):
             return answers
         results = [
@@ -113,12 +116,16 @@ def build_router(state: ServerState, version: str) -> APIRouter:
             state.need("reader")
             assert state.reader_batcher is not None
             reader = BatchedReader(state.reader, state.reader_batcher)
-            return await _model_call(request, reader.pending, lambda: answer_score_request(parsed, reader=reader))
+            with state.reader_batcher.active():
+                return await _model_call(request, reader.pending, lambda: answer_score_request(parsed, reader=reader))
         _check_texts(parsed.texts(), limits)
         state.need("fill_mask")
         assert state.fill_mask_batcher is not None
         fill_mask = BatchedFillMask(state.fill_mask, state.fill_mask_batcher)
-        return await _model_call(request, fill_mask.pending, lambda: answer_score_request(parsed, fill_mask=fill_mask))
+        with state.fill_mask_batcher.active():
+            return await _model_call(
+                request, fill_mask.pending, lambda: answer_score_request(parsed, fill_mask=fill_mask)
+            )
 
     @router.post(
         "/documents",

@@ -4,6 +4,7 @@ background, their batchers, and the periodic checkpoint."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -82,8 +83,9 @@ class ServerState:
         for name, step in steps:
             if name in self.loading:
                 self._step(name, step)
-        if self.store is not None and self.store.embedding_model is not None and "store" not in self.errors:
-            self.loading.append("embedder")
+            if name == "store" and self.store is not None and self.store.embedding_model is not None:
+                self.loading.append("embedder")  # planned before the reader is done: /ready never flickers to 200
+        if "embedder" in self.loading:
             self._step("embedder", self._load_embedder)
 
     def _step(self, name: str, step: Callable[[], None]) -> None:
@@ -133,7 +135,7 @@ class ServerState:
             return
         if not (Path(store.path) / "manifest.json").is_file():
             store.save()
-        self.wal = WriteAheadLog.attach(store)
+        self.wal = WriteAheadLog.attach(store, holder=f"docqa serve (pid {os.getpid()})")
 
     def _load_reader(self) -> None:
         if self.qa is not None:
@@ -254,6 +256,9 @@ class ServerState:
         for batcher in (self.reader_batcher, self.fill_mask_batcher):
             if batcher is not None:
                 batcher.close()
+        if self.wal is not None:
+            with self.store_lock:
+                self.wal.close()  # releases the store's writer lock
 
 
 _MISSING = {

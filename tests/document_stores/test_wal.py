@@ -137,3 +137,28 @@ def test_sigkill_right_after_a_logged_write_loses_nothing(tmp_path: Path) -> Non
     assert result.returncode == -9
     ids = set(_state(InMemoryDocumentStore.load(tmp_path)))
     assert ids == {"b1", "b2"} | {f"d{i}" for i in range(20) if i != 3}
+
+
+def test_attached_log_makes_its_process_the_only_writer(tmp_path: Path) -> None:
+    store = _saved_store(tmp_path)
+    log = WriteAheadLog.attach(store, holder="docqa serve (pid 1)")
+    store.write_documents([Document("logged", id="l1")])
+    log.checkpoint(store)  # the holder itself may save
+    other = InMemoryDocumentStore.load(tmp_path)
+    with pytest.raises(DocumentStoreError, match=r"in use by docqa serve \(pid 1\)"):
+        other.save()
+    with pytest.raises(DocumentStoreError, match="in use by docqa serve"):
+        WriteAheadLog.attach(InMemoryDocumentStore.load(tmp_path))
+    log.close()
+    other.save()  # released
+
+
+def test_attach_refuses_a_store_saved_by_another_process_since_loading(tmp_path: Path) -> None:
+    _saved_store(tmp_path)
+    stale = InMemoryDocumentStore.load(tmp_path)
+    newer = InMemoryDocumentStore.load(tmp_path)
+    newer.write_documents([Document("newer", id="n1")])
+    newer.save()
+    with pytest.raises(DocumentStoreError, match="saved by another process"):
+        WriteAheadLog.attach(stale)
+    WriteAheadLog.attach(newer).close()  # the lock was released by the refused attach

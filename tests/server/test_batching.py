@@ -1,0 +1,69 @@
+"""Micro-batching over real HTTP: concurrent /score requests share one forward pass and get the answers they
+get alone; a request that arrives alone never waits for company; model calls leave the event loop free.
+
+The reader is :class:`gated_reader.GatedReader`: while its read gate file is missing, its model call blocks, so
+"one batch is running and three requests queue behind it" is a state, not a race. ``--max-wait-ms`` is ten
+minutes: a lone request that waited for more would hang the test.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_loading_and_backpressure import metric, start_gated, until
+
+CONTEXTS = [
+    "My name is Clara and I live in Vienna.",
+    "The bridge was built in 1932 by a company from Glasgow.",
+    "Lena plays the cello in an orchestra in Leipzig.",
+]
+QUESTIONS = ["Where do I live?", "Who built the bridge?", "What does Lena play?"]
+
+
+def _score(url: str, question: str, context: str) -> httpx.Response:
+    body = {"inputs": {"question": question, "context": context}, "parameters": {"top_k": 2}}
+    return httpx.post(url + "/score", json=body, timeout=120)
+
+
+def test_concurrent_requests_share_one_batch(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
+    gate = tmp_path / "read-gate"
+    gate.touch()
+    args = ("--max-batch", "16", "--max-wait-ms", "600000")
+    server = start_gated(serve, tmp_path, qa_store, tiny_bert_qa_dir, *args, read_gate=gate)
+    server.wait("/ready")
+    client = server.client()
+    alone = [_score(server.url, q, c) for q, c in zip(QUESTIONS, CONTEXTS, strict=True)]  # one at a time
+    assert all(response.status_code == 200 for response in alone), [r.text for r in alone]
+    assert metric(client, "docqa_batch_size_count", model="reader") == 3
+
+    gate.unlink()  # the next model call blocks until the gate is back
+    answers: dict[int, Any] = {}
+
+    def ask(number: int, question: str, context: str) -> None:
+        answers[number] = _score(server.url, question, context)
+
+    held = threading.Thread(target=ask, args=(-1, "Who is it?", "It is Tom."))
+    held.start()
+    until(lambda: metric(client, "docqa_queue_depth", model="reader") == 1)
+    pairs = list(zip(QUESTIONS, CONTEXTS, strict=True))
+    threads = [threading.Thread(target=ask, args=(n, q, c)) for n, (q, c) in enumerate(pairs)]
+    for thread in threads:
+        thread.start()
+    until(lambda: metric(client, "docqa_queue_depth", model="reader") == 4)
+    assert client.get("/health").json() == {"status": "ok"}  # the event loop is free meanwhile
+    assert client.get("/documents/count").status_code == 200
+    gate.touch()
+    for thread in [held, *threads]:
+        thread.join(timeout=120)
+    assert answers[-1].status_code == 200
+    for batched, single in zip([answers[n].json() for n in range(3)], [r.json() for r in alone], strict=True):
+        assert [(a["answer"], a["start"], a["end"]) for a in batched] == [
+            (a["answer"], a["start"], a["end"]) for a in single
+        ]
+        assert [a["score"] for a in batched] == pytest.approx([a["score"] for a in single], abs=1e-5)
+    assert metric(client, "docqa_batch_size_count", model="reader") == 5  # 3 alone, the held one, then one
+    assert metric(client, "docqa_batch_size_sum", model="reader") == 3 + 1 + 3  # ... batch of the three queued
