@@ -1,11 +1,15 @@
 """`docqa serve` throughput and latency against the same pipeline called in-process, in one run.
 
 /score with a model-card-sized request (one question, one short context) and /query (BM25 over the sample
-articles + reader), at 1, 4 and 16 concurrent clients, with micro-batching on (defaults: max batch 16, 5 ms)
-and off (--max-batch 1); the reader is the MiniLM-L12-H384 architecture of deepset/minilm-uncased-squad2 with
-random weights (speed only). Run by hand (figures depend on the machine: note how loaded it was)::
+articles, 3 passages, + reader), at 1, 4 and 16 concurrent clients (threads with keep-alive httpx clients on
+this machine), with micro-batching on (the defaults: --max-batch 16, --max-wait-ms 5) and off (--max-batch 1),
+against calling the same pipeline in-process in a sequential loop. The reader is the MiniLM-L12-H384
+architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the bert-base-uncased
+tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1 client: p50
+within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s). One
+command from the repository root, about 3-4 minutes on an idle 2-core machine::
 
-    .venv/bin/python bench/server.py --requests 48
+    .venv/bin/python bench/server.py
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKENIZER = ROOT.parent / "shared" / "models" / "bert-base-uncased-tokenizer"
 CONTEXT = "My name is Wolfgang and I live in Berlin. I work as an engineer at a company that builds bridges."
 SCORE_BODY = {"inputs": {"question": "Where do I live?", "context": CONTEXT}}
-QUERY_BODY = {"query": "Who ruled the duchy of Normandy?", "top_k": 1}
+QUERY = "Who ruled the duchy of Normandy?"
+QUERY_BODY = {"query": QUERY, "top_k": 1}
 
 
 def build_reader(folder: Path) -> Path:
@@ -112,7 +117,7 @@ def in_process(store: Path, model: Path, total: int) -> dict[str, dict[str, floa
     request = parse_score_request(SCORE_BODY)
     calls: dict[str, Callable[[], Any]] = {
         "/score": lambda: answer_score_request(request, reader=reader),
-        "/query": lambda: qa.run(QUERY_BODY["query"], top_k_reader=1),
+        "/query": lambda: qa.run(QUERY, top_k_reader=1),
     }
     results = {}
     for path, call in calls.items():
@@ -129,28 +134,59 @@ def in_process(store: Path, model: Path, total: int) -> dict[str, dict[str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=48, help="requests per measurement (split over clients)")
+    parser.add_argument("--requests", type=int, default=96, help="requests per measurement (split over clients)")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="the batching server's --max-wait-ms")
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="docqa-bench-server-"))
     model, store = build_reader(folder / "reader"), build_store(folder / "store")
-    print(f"{'what':22} {'endpoint':8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}", flush=True)
-    for path, figures in in_process(store, model, options.requests).items():
-        report("in-process loop", path, 1, figures)
-    for label, args in (("server, batching on", ()), ("server, batching off", ("--max-batch", "1"))):
+    baseline = in_process(store, model, options.requests)
+    print(f"measured in-process: {baseline}", file=sys.stderr, flush=True)
+    rows = [("in-process loop", path, 1, figures) for path, figures in baseline.items()]
+    batching = ("--max-batch", "16", "--max-wait-ms", str(options.max_wait_ms))
+    for label, args in (("server, batching on", batching), ("server, batching off", ("--max-batch", "1"))):
         process, url = start(store, model, *args)
         try:
             for path, body in (("/score", SCORE_BODY), ("/query", QUERY_BODY)):
                 for clients in options.clients:
-                    report(label, path, clients, load(url, path, body, clients, options.requests))
+                    figures = load(url, path, body, clients, options.requests)
+                    rows.append((label, path, clients, figures))
+                    print(f"measured {label} {path} x{clients}: {figures}", file=sys.stderr, flush=True)
         finally:
             process.terminate()
             process.wait(timeout=30)
+    print(table(rows, baseline))
+    print(goals(rows, baseline))
 
 
-def report(label: str, path: str, clients: int, figures: dict[str, float]) -> None:
-    rps, p50, p99 = figures["rps"], figures["p50_ms"], figures["p99_ms"]
-    print(f"{label:22} {path:8} {clients:>7} {rps:>8.2f} {p50:>8.1f} {p99:>8.1f}", flush=True)
+def table(rows: list[tuple[str, str, int, dict[str, float]]], baseline: dict[str, dict[str, float]]) -> str:
+    lines = [
+        "| endpoint | how | clients | req/s | p50 ms | p99 ms | req/s / in-process | p50 / in-process |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, path, clients, figures in sorted(rows, key=lambda row: (row[1] != "/score", row[0], row[2])):
+        rps, p50, p99, peer = figures["rps"], figures["p50_ms"], figures["p99_ms"], baseline[path]
+        lines.append(
+            f"| {path} | {label} | {clients} | {rps:.1f} | {p50:.1f} | {p99:.1f} | "
+            f"{rps / peer['rps']:.2f}x | {p50 / peer['p50_ms']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def goals(rows: list[tuple[str, str, int, dict[str, float]]], baseline: dict[str, dict[str, float]]) -> str:
+    found = {(label, path, clients): figures for label, path, clients, figures in rows}
+    lines = []
+    for path in ("/score", "/query"):
+        one = found.get(("server, batching on", path, 1))
+        if one is not None:
+            ratio = one["p50_ms"] / baseline[path]["p50_ms"]
+            lines.append(f"- {path}, 1 client, batching on: p50 {ratio:.2f}x in-process (goal <= 1.15)")
+        many = found.get(("server, batching on", path, 16))
+        if many is not None:
+            ratio = many["rps"] / baseline[path]["rps"]
+            goal = " (goal >= 2)" if path == "/score" else ""
+            lines.append(f"- {path}, 16 clients, batching on: {ratio:.2f}x the in-process loop's req/s{goal}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
