@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 
 from docqa.errors import RequestError
 from docqa.formats.requests import (
@@ -30,18 +30,28 @@ from docqa.formats.requests import (
 RecordId = Union[str, int]  # noqa: UP007 (a runtime alias)
 
 
+def _record_id(value: Any) -> RecordId:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"must be a string or an integer, got {type(value).__name__}")
+    return value
+
+
+#: A record's id: a string or an integer (not a boolean), one error message for both.
+RecordIdField = Annotated[RecordId, PlainValidator(_record_id)]
+
+
 class QARecord(BaseModel):
     """A question, with the context to read it in, or without one (then retrieved from a store)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
-    id: RecordId
+    id: RecordIdField
     question: NonEmptyStr
     context: NonEmptyStr | None = None
 
 
 class FillMaskRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
-    id: RecordId
+    id: RecordIdField
     input_string: NonEmptyStr = Field(min_length=1)
 
 
