@@ -67,13 +67,16 @@ class ExtractiveReader:
     trained to put "no answer" on the first token: their null score is meaningless, so pass
     ``no_answer=False`` with them.
 
-    ``quantize=True`` applies int8 dynamic quantization to the linear layers (CPU only): faster, but different
-    scores, and on real weights often different top answers (a few points of F1 lost).
+    ``backend="onnx"`` runs the forward pass with ONNX Runtime on the CPU (``pip install "docqa[onnx]"``):
+    same decoding, logits equal to PyTorch's up to float rounding, faster on CPU. The model is exported on
+    first use and cached (see :mod:`docqa.readers.onnx_runtime`); ``device`` must then be ``"auto"`` or
+    ``"cpu"``. ``onnx_optimize=True`` (the default) runs onnxruntime's fused-attention graph when it
+    reproduces the model's logits; ``False`` runs the plain export (only meaningful with ``backend="onnx"``).
 
-    ``backend="onnx"`` runs the forward pass with ONNX Runtime in fp32 on the CPU (``pip install
-    "docqa[onnx]"``): same decoding, logits equal to PyTorch's up to float rounding, faster on CPU. The model
-    is exported on first use and cached (see :mod:`docqa.readers.onnx_runtime`); ``device`` must then be
-    ``"auto"`` or ``"cpu"``.
+    ``quantize=True`` runs int8 dynamic quantization (CPU only): with ``backend="torch"`` PyTorch's, of every
+    linear layer; with ``backend="onnx"`` ONNX Runtime's, of the graph above (weights per channel, the span
+    head kept in fp32), quantized once and cached next to it. Faster, but different scores: the README's
+    "Reader speed on real weights" table gives what each costs in F1 on a real model.
 
     Example (with a model in a local directory)::
 
@@ -100,6 +103,7 @@ class ExtractiveReader:
         quantize: bool = False,
         backend: str = "torch",
         align_to_words: bool = True,
+        onnx_optimize: bool = True,
     ) -> None:
         for name, value in (
             ("top_k", top_k),
@@ -111,7 +115,7 @@ class ExtractiveReader:
         ):
             check_int("ExtractiveReader", name, value)
         check_int("ExtractiveReader", "doc_stride", doc_stride, minimum=0)
-        _check_backend(backend, device, quantize)
+        _check_backend(backend, device, quantize, onnx_optimize)
         self.model = model
         self.top_k = top_k
         self.max_seq_len = max_seq_len
@@ -126,6 +130,7 @@ class ExtractiveReader:
         self.quantize = quantize
         self.backend = backend
         self.align_to_words = align_to_words
+        self.onnx_optimize = onnx_optimize
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
@@ -145,7 +150,7 @@ class ExtractiveReader:
             qa_model.to(self._torch_device)
         except (RuntimeError, AssertionError) as error:  # e.g. device="cuda" on a machine without CUDA
             raise ComponentError(f"ExtractiveReader: cannot use device {self.device!r}: {error}") from error
-        if self.quantize:
+        if self.quantize and self.backend == "torch":
             qa_model = _quantized(qa_model, self._torch_device)
         forward_params = inspect.signature(qa_model.forward).parameters
         self._uses_token_types = "token_type_ids" in forward_params and "token_type_ids" in tokenizer.model_input_names
@@ -153,7 +158,7 @@ class ExtractiveReader:
             from docqa.readers.onnx_runtime import load_onnx_model
 
             names = ["input_ids", "attention_mask", *(["token_type_ids"] if self._uses_token_types else [])]
-            qa_model = load_onnx_model(self.model, qa_model, names)
+            qa_model = load_onnx_model(self.model, qa_model, names, optimize=self.onnx_optimize, quantize=self.quantize)
         self._tokenizer = tokenizer
         self._model = qa_model
 
@@ -291,15 +296,19 @@ def _chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tup
         yield chunk
 
 
-def _check_backend(backend: Any, device: Any, quantize: bool) -> None:
+def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: bool) -> None:
     if backend not in _BACKENDS:
         raise ComponentError(f"ExtractiveReader: backend must be one of {list(_BACKENDS)}, got {backend!r}")
     if backend == "onnx" and device not in ("auto", "cpu"):
         raise ComponentError(
             f"ExtractiveReader: backend='onnx' runs on the CPU: device must be 'auto' or 'cpu', got {device!r}"
         )
-    if backend == "onnx" and quantize:
-        raise ComponentError("ExtractiveReader: quantize=True is PyTorch quantization: it needs backend='torch'")
+    if quantize and device not in ("auto", "cpu"):
+        raise ComponentError(
+            f"ExtractiveReader: quantize=True is int8 on the CPU: device must be 'auto' or 'cpu', got {device!r}"
+        )
+    if backend == "torch" and not onnx_optimize:
+        raise ComponentError("ExtractiveReader: onnx_optimize=False only applies to backend='onnx'")
 
 
 def _torch_device(device: str) -> Any:

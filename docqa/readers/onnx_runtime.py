@@ -43,28 +43,40 @@ from docqa.errors import ModelLoadError
 logger = logging.getLogger(__name__)
 
 #: Part of the cache key: bump it whenever the export recipe changes, so older cached graphs are not reused.
-_RECIPE_VERSION = "1"
+_RECIPE_VERSION = "2"
 _OUTPUTS = ("start_logits", "end_logits")
 _MODEL_FILE = "model.onnx"
+_PLAIN_FILE = "plain.onnx"
 _MANIFEST_FILE = "export.json"
 #: The probe check tolerates this much absolute logit difference per unit of logit scale; fp32 reorderings
 #: stay around 1e-6, a wrong fusion is off by orders of magnitude more.
 _PROBE_TOLERANCE = 1e-3
+#: Part of the int8 graph's file name: bump it whenever the quantization recipe changes.
+_INT8_RECIPE_VERSION = "1"
+
+
+def _kept_in_fp32(node_name: str) -> bool:
+    """Nodes kept in fp32 by the int8 recipe: the span head, whose logits are the scores themselves."""
+    return "qa_outputs" in node_name
 
 
 class OnnxQAModel:
     """Start and end logits of a question-answering model, computed by an ONNX Runtime session.
 
-    ``fused``: whether the graph uses onnxruntime's fused transformer kernels; ``exported``: whether this
-    instance exported the graph (``False`` when it came from the cache).
+    ``fused``: whether the graph uses onnxruntime's fused transformer kernels; ``int8``: whether it is the
+    dynamically quantized graph; ``exported``: whether this instance exported or quantized the graph it runs
+    (``False`` when everything came from the cache).
     """
 
-    def __init__(self, session: Any, input_names: Sequence[str], path: Path, fused: bool, exported: bool) -> None:
+    def __init__(
+        self, session: Any, input_names: Sequence[str], path: Path, fused: bool, exported: bool, int8: bool = False
+    ) -> None:
         self._session = session
         self.input_names = list(input_names)
         self.path = path
         self.fused = fused
         self.exported = exported
+        self.int8 = int8
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """``(start_logits, end_logits)``, float32 ``(batch, sequence)``, from padded int64 input arrays."""
@@ -82,9 +94,20 @@ def default_cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "docqa" / "onnx"
 
 
-def load_onnx_model(model: str, qa_model: Any, input_names: Sequence[str], threads: int | None = None) -> OnnxQAModel:
+def load_onnx_model(
+    model: str,
+    qa_model: Any,
+    input_names: Sequence[str],
+    threads: int | None = None,
+    optimize: bool = True,
+    quantize: bool = False,
+) -> OnnxQAModel:
     """The ONNX Runtime twin of the loaded PyTorch ``qa_model`` (named ``model`` in errors), exported on first
     use and read from the cache afterwards; ``input_names`` are the inputs the reader feeds (in order).
+
+    ``optimize``: run the fused-kernel graph when the fuser produced an exact one (else the plain export);
+    ``quantize``: run the int8 version of that graph (see :func:`quantized_graph`), built once and cached next
+    to it; ``threads``: ONNX Runtime's intra-op threads (default: PyTorch's, one per physical core).
 
     Raises :class:`ModelLoadError` (one line) when onnxruntime is missing or the model cannot be exported.
     """
@@ -95,8 +118,50 @@ def load_onnx_model(model: str, qa_model: Any, input_names: Sequence[str], threa
     if exported:
         _build_cache_entry(model, qa_model, input_names, target, ort)
     manifest = json.loads((target / _MANIFEST_FILE).read_text(encoding="utf-8"))
-    session = _session(ort, target / _MODEL_FILE, threads)
-    return OnnxQAModel(session, input_names, target / _MODEL_FILE, bool(manifest["fused"]), exported)
+    fused = bool(manifest["fused"]) and optimize
+    path = target / (_MODEL_FILE if fused else _PLAIN_FILE)
+    if quantize:
+        path, built = quantized_graph(model, path)
+        exported = exported or built
+    session = _session(ort, path, threads)
+    return OnnxQAModel(session, input_names, path, fused, exported, int8=quantize)
+
+
+def quantized_graph(model: str, fp32_path: Path) -> tuple[Path, bool]:
+    """The int8 version of the fp32 graph at ``fp32_path``, quantized once and cached beside it (so it is
+    rebuilt whenever the fp32 graph's cache entry changes); returns ``(path, built_now)``.
+
+    Dynamic quantization: weights int8 per output channel, activations uint8 with a scale computed per batch.
+    ``_kept_in_fp32`` names the layers kept in fp32 because quantizing them costs the most accuracy on real
+    weights (see the README's table).
+    """
+    target = fp32_path.with_name(f"{fp32_path.stem}-int8-v{_INT8_RECIPE_VERSION}.onnx")
+    if target.is_file():
+        return target, False
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32_path))
+    excluded = [node.name for node in graph.graph.node if _kept_in_fp32(node.name)]
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(
+                str(fp32_path),
+                str(staging),
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded,
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused ops have no inferred types
+            )
+        os.replace(staging, target)
+    except Exception as error:  # the quantizer raises many types on graphs it cannot handle
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        raise ModelLoadError(f"could not quantize the ONNX graph of model {model!r} to int8 ({reason})") from error
+    finally:
+        staging.unlink(missing_ok=True)
+    return target, True
 
 
 def _import_onnxruntime(model: str) -> Any:
@@ -135,22 +200,20 @@ def _build_cache_entry(model: str, qa_model: Any, input_names: Sequence[str], ta
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
     try:
-        plain = staging / "plain.onnx"
+        plain = staging / _PLAIN_FILE
         try:
             _export(qa_model, input_names, plain)
         except Exception as error:  # the exporter raises many types for untraceable models
             reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
             raise ModelLoadError(f"could not export model {model!r} to ONNX ({reason}); use backend='torch'") from error
+        mismatch = _probe_error(qa_model, input_names, plain, ort)
+        if mismatch is not None:
+            raise ModelLoadError(
+                f"the ONNX export of model {model!r} does not reproduce its logits ({mismatch}); use backend='torch'"
+            )
         fused = _fused_if_exact(qa_model, input_names, plain, staging / _MODEL_FILE, ort)
         if not fused:
-            mismatch = _probe_error(qa_model, input_names, plain, ort)
-            if mismatch is not None:
-                raise ModelLoadError(
-                    f"the ONNX export of model {model!r} does not reproduce its logits ({mismatch}); "
-                    "use backend='torch'"
-                )
-            plain.rename(staging / _MODEL_FILE)
-        plain.unlink(missing_ok=True)
+            shutil.copyfile(plain, staging / _MODEL_FILE)
         manifest = {"model": model, "fused": fused, "inputs": list(input_names)}
         (staging / _MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
         try:

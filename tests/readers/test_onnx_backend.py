@@ -145,7 +145,6 @@ def test_bert_graph_uses_fused_kernels(tiny_bert: Path) -> None:
     [
         ({"backend": "tensorflow"}, "backend must be one of"),
         ({"backend": "ONNX"}, "backend must be one of"),
-        ({"backend": "onnx", "quantize": True}, "quantize=True"),
         ({"backend": "onnx", "device": "cuda"}, "device must be 'auto' or 'cpu'"),
     ],
 )
