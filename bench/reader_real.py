@@ -17,7 +17,7 @@ F1 when always answering (the best span, whatever the no-answer score); NoAns ac
 answer (a text or "no answer") and the best span equal docqa fp32's; the subprocess's peak RSS; speed
 relative to the faster peer. Run from the repository root::
 
-    python bench/reader_real.py                 # the full table (about 10 minutes on 2 idle cores)
+    python bench/reader_real.py                 # both tables (about 12 minutes on 2 idle cores)
     python bench/reader_real.py --limit 100 --long-every 40   # a quick check
     python bench/reader_real.py --systems docqa-onnx-int8,haystack --no-long
 """
@@ -67,6 +67,7 @@ LABELS = {
 }
 PEERS = ("transformers", "haystack")
 REFERENCE = "docqa-torch"
+LONG_SYSTEMS = ("docqa-torch", "docqa-onnx", "docqa-onnx-int8", *PEERS)
 
 #: Both peers read the job written by ``run_system`` and write the same result layout as ``docqa_side``.
 PEER_COMMON = r"""
@@ -315,13 +316,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32, help="docqa windows per forward pass")
     parser.add_argument("--questions-per-call", type=int, default=64, help="questions per docqa run_batch call")
     parser.add_argument("--peer-batch-size", type=int, default=1, help="the peers' batch size (their default)")
-    parser.add_argument("--long-every", type=int, default=8, help="long documents: every N-th question")
+    parser.add_argument("--long-every", type=int, default=12, help="long documents: every N-th question")
     parser.add_argument("--long-paragraphs", type=int, default=3, help="paragraphs per long document")
-    parser.add_argument("--long-systems", default=None, help="systems of the long table (default: --systems)")
+    parser.add_argument("--long-systems", default=",".join(LONG_SYSTEMS), help="systems of the long table")
     parser.add_argument("--no-long", action="store_true", help="skip the long-document table")
     args = parser.parse_args()
     args.systems = _systems(parser, args.systems, systems)
-    args.long_systems = args.systems if args.long_systems is None else _systems(parser, args.long_systems, systems)
+    args.long_systems = [s for s in _systems(parser, args.long_systems, systems) if s in args.systems]
     return args
 
 
