@@ -33,8 +33,9 @@ sys.path.insert(0, str(REPO))
 
 SQUAD_DEV = REPO.parent / "shared" / "data" / "squad2-dev-half" / "dev-v2.0-half.json"
 PEER = REPO.parent / "shared" / "models" / "minilm-l6-squad2-half12"
-WORK = REPO / ".bench" / "train_squad"
+WORK = Path(os.environ.get("DOCQA_TRAIN_BENCH_DIR", REPO / ".bench" / "train_squad"))
 TRAIN_ARTICLES = 12
+NAMES = ("minilm-l6 (docqa train)", "random init (control)")
 SAMPLES = [
     ("What is my name?", "My name is John and I live in Seattle."),
     ("Where do I live?", "My name is Ravi and I live in Hyderabad."),
@@ -89,6 +90,7 @@ def random_control(base: Path) -> Path:
 
 def evaluate(model: Path, eval_file: Path, settings: dict[str, Any], threshold: float) -> dict[str, Any]:
     from docqa.evaluation import evaluate_reader
+    from docqa.evaluation.squad_metrics import squad_v2_metrics
     from docqa.readers import ExtractiveReader
 
     reader = ExtractiveReader(
@@ -98,10 +100,12 @@ def evaluate(model: Path, eval_file: Path, settings: dict[str, Any], threshold: 
     result = evaluate_reader(reader, eval_file, progress=False)
     best_f1, best = result.sweep().best("f1")
     metrics = result.metrics.to_dict()
+    always = squad_v2_metrics(result.gold, result.span_predictions).to_dict()  # the best span, never "no answer"
     return {
         "threshold": threshold, "EM": metrics["exact"], "F1": metrics["f1"], "HasAns_F1": metrics["HasAns_f1"],
         "NoAns_acc": metrics["NoAns_exact"], "best_F1": best_f1, "best_threshold": 0.0 - best,
         "answered": sum(1 for text in result.predictions.values() if text),
+        "HasAns_EM_always": always["HasAns_exact"], "HasAns_F1_always": always["HasAns_f1"],
     }  # fmt: skip
 
 
@@ -153,9 +157,26 @@ def run_worker(name: str, config: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def reevaluate(name: str) -> dict[str, Any] | None:
+    """A model trained by an earlier run, evaluated again with this script's metrics (training figures kept)."""
+    result_file, job_file = WORK / f"{name}.result.json", WORK / f"{name}.job.json"
+    if not result_file.exists():
+        return None
+    row: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+    config = json.loads(job_file.read_text(encoding="utf-8"))["config"]
+    settings = {"max_seq_len": config["max_seq_len"], "doc_stride": config["doc_stride"]}
+    for key in ("at_0", "at_advised"):
+        if row.get(key):
+            row[key] = evaluate(Path(config["out"]), Path(config["dev"]), settings, row[key]["threshold"])
+    return row
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print("| model | EM | F1 | HasAns F1 | NoAns acc | best F1 (threshold) | windows/s | peak RSS GB | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| model | EM | F1 | HasAns F1 | NoAns acc | best F1 (threshold) | HasAns F1 always answering "
+        "| windows/s | peak RSS GB | wall s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         for label, scores in (("threshold 0", row.get("at_0")), ("advised", row.get("at_advised"))):
             if not scores:
@@ -164,7 +185,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(
                 f"| {row['name']} ({label} {scores['threshold']:.3f}) | {scores['EM']:.1f} | {scores['F1']:.1f} | "
                 f"{scores['HasAns_F1']:.1f} | {scores['NoAns_acc']:.1f} | {scores['best_F1']:.1f} "
-                f"({scores['best_threshold']:.3f}) | {_number(rate, 2)} | {_number(rss, 2)} | {_number(wall, 0)} |"
+                f"({scores['best_threshold']:.3f}) | {_number(scores.get('HasAns_F1_always'), 1)} | "
+                f"{_number(rate, 2)} | {_number(rss, 2)} | {_number(wall, 0)} |"
             )
 
 
@@ -183,12 +205,15 @@ def main() -> None:
     parser.add_argument("--no-control", action="store_true", help="skip the random-init control")
     parser.add_argument("--no-peer", action="store_true", help="skip evaluating the shared peer model")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--evaluate-only", action="store_true", help="evaluate the models of an earlier run again")
     args = parser.parse_args()
     if args.worker:
         job = json.loads(Path(args.worker[0]).read_text(encoding="utf-8"))
         Path(args.worker[1]).write_text(json.dumps(worker(job), indent=1), encoding="utf-8")
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.evaluate_only:
+        return report([row for name in NAMES if (row := reevaluate(name)) is not None], WORK / "eval.json", args)
     train_file, eval_file = split(args.train_paragraphs, args.eval_paragraphs)
     base = minilm_dir()
     recipe: dict[str, Any] = (
@@ -201,10 +226,15 @@ def main() -> None:
     common = {**recipe, "learning_rate": 4e-5, "warmup": 0.2, "seed": 42, "max_steps": args.max_steps,
               "train": str(train_file), "dev": str(eval_file), "device": args.device}  # fmt: skip
     print(f"recipe: {json.dumps(common)}", file=sys.stderr)
-    rows = [run_worker("minilm-l6 (docqa train)", {**common, "base": str(base), "out": str(WORK / "minilm")})]
+    rows = [run_worker(NAMES[0], {**common, "base": str(base), "out": str(WORK / "minilm")})]
     if not args.no_control:
         control = random_control(base)
-        rows.append(run_worker("random init (control)", {**common, "base": str(control), "out": str(WORK / "random")}))
+        rows.append(run_worker(NAMES[1], {**common, "base": str(control), "out": str(WORK / "random")}))
+    report(rows, eval_file, args)
+
+
+def report(rows: list[dict[str, Any]], eval_file: Path, args: argparse.Namespace) -> None:
+    recipe = json.loads((WORK / f"{NAMES[0]}.job.json").read_text(encoding="utf-8"))["config"]
     if not args.no_peer:
         settings = {"max_seq_len": recipe["max_seq_len"], "doc_stride": recipe["doc_stride"]}
         rows.append({"name": "peer minilm-l6-squad2-half12", "at_0": evaluate(PEER, eval_file, settings, 0.0)})
