@@ -163,6 +163,7 @@ def reevaluate(name: str) -> dict[str, Any] | None:
     if not result_file.exists():
         return None
     row: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+    row.setdefault("wall_s", row["train_wall_s"])  # a worker whose parent did not wait for it
     config = json.loads(job_file.read_text(encoding="utf-8"))["config"]
     settings = {"max_seq_len": config["max_seq_len"], "doc_stride": config["doc_stride"]}
     for key in ("at_0", "at_advised"):
