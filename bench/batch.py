@@ -3,8 +3,8 @@
 Both sides use the real small reader in ../shared/models/minilm-l6-squad2-half12 and write one JSON line per
 record; their answers must be identical. The batch side runs the code ``docqa batch`` runs
 (:func:`docqa.batch.run_batch_file`); a forward hook on the model times every forward pass, so the share of wall
-time spent outside the model (reading, tokenizing, decoding, writing) is measured, not guessed. Run from the
-repository root::
+time spent outside the model (reading, tokenizing, decoding, writing) is measured, not guessed. Prints a markdown
+table; about 2-3 minutes on an idle 2-core machine with the defaults. Run from the repository root::
 
     python bench/batch.py                 # 1,000 questions
     python bench/batch.py --questions 200 --profile   # quicker, and the top non-model functions
@@ -128,16 +128,15 @@ def main() -> None:
             failed += summary.failed
             same = same and _same_answers(Path(tmp) / "loop.jsonl", Path(tmp) / "batch.jsonl")
 
-    print(f"{len(records)} SQuAD 2.0 questions with their contexts, reader {MODEL.name}")
+    print(f"{len(records)} SQuAD 2.0 questions with their contexts, reader {MODEL.name}\n")
+    print("| side | records/s | outside the model's forward passes | speed vs the loop |")
+    print("| --- | ---: | ---: | ---: |")
+    print(f"| per-record loop | {len(records) / loop_seconds:.2f} | {1 - loop_model / loop_seconds:.1%} | 1.00x |")
     print(
-        f"per-record loop : {len(records) / loop_seconds:7.2f} records/s, outside the model "
-        f"{1 - loop_model / loop_seconds:6.1%}"
+        f"| docqa batch (chunks of {args.chunk}, {calls} forward passes) | {len(records) / batch_seconds:.2f} | "
+        f"{1 - batch_model / batch_seconds:.1%} | {loop_seconds / batch_seconds:.2f}x |"
     )
-    print(
-        f"docqa batch     : {len(records) / batch_seconds:7.2f} records/s, outside the model "
-        f"{1 - batch_model / batch_seconds:6.1%} ({calls} forward passes, chunks of {args.chunk})"
-    )
-    print(f"ratio           : {loop_seconds / batch_seconds:.2f}x; identical answers: {same}; failed: {failed}")
+    print(f"\nidentical answers: {same}; failed records: {failed}")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
