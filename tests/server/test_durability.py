@@ -49,3 +49,41 @@ def test_kill_9_after_acknowledged_writes_loses_nothing(
     assert _ids(second.client()) == expected
     found = second.client().post("/query", json={"query": "Durable passage late-7", "include_documents": True})
     assert "late-7" in {doc["id"] for doc in found.json()["documents"]}  # replayed rows are indexed
+
+
+def test_periodic_checkpoint_folds_the_log(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
+    store = store_copy(qa_store, tmp_path / "store")
+    server: Server = serve("--store", str(store), "--model", str(tiny_bert_qa_dir), "--checkpoint-seconds", "1")
+    snapshot = _data_dir(store)
+    _write(server.client(), ["timed-0", "timed-1"])
+    deadline = time.monotonic() + 60
+    while _data_dir(store) == snapshot:  # a second after the first unsaved change, the log is folded in
+        assert time.monotonic() < deadline, "no checkpoint happened"
+        time.sleep(0.1)
+    folded = store / f"wal-{_data_dir(store)}.jsonl"
+    assert not folded.exists() or folded.stat().st_size == 0
+    assert not (store / f"wal-{snapshot}.jsonl").exists()  # the old log went with its snapshot
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["num_documents"] == len(_ids(server.client()))
+
+
+def test_written_documents_are_embedded_with_the_stores_model(
+    serve, qa_store: Path, tiny_bert_qa_dir: Path, minilm_model: str, tmp_path: Path
+) -> None:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+    store_dir = tmp_path / "dense"
+    dense = InMemoryDocumentStore(path=str(store_dir))
+    dense.embedding_model = minilm_model
+    dense.save()
+    server: Server = serve("--store", str(store_dir), "--model", str(tiny_bert_qa_dir))
+    text = "Glaciers carve deep valleys in the Alps."
+    body = {"documents": [{"content": text, "id": "g1"}]}
+    assert server.client().post("/documents", json=body).json()["written"] == 1
+    stored = InMemoryDocumentStore.load(store_dir).get_documents_by_id(["g1"])[0]  # replayed from the log
+    expected = SentenceTransformer(minilm_model, device="cpu").encode([text], normalize_embeddings=True)[0]
+    assert stored.embedding is not None
+    assert np.allclose(stored.embedding, expected, atol=1e-4)
