@@ -29,7 +29,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 def _reader(model_dir: Path, **kwargs: object) -> ExtractiveReader:
-    return ExtractiveReader(model=str(model_dir), device="cpu", top_k=3, **{**GEOMETRY, **kwargs})  # type: ignore[arg-type]
+    return ExtractiveReader(model=str(model_dir), device="cpu", **{"top_k": 3, **GEOMETRY, **kwargs})  # type: ignore[arg-type]
 
 
 def _cases(squad_file: Path, every: int = 40) -> tuple[list[str], list[list[Document]]]:
