@@ -34,10 +34,10 @@ class FillMask:
     ``<mask>`` for RoBERTa-family ones; either spelling works with both. For each mask, the ``top_k`` most
     probable tokens (softmax over the vocabulary, or over ``targets`` when given), each with the filled-in
     text: the same scores, tokens, ``token_str`` and ``sequence`` as transformers' ``pipeline("fill-mask")``.
-    Texts are tokenized once, sorted by length and run in batches of ``batch_size`` padded to their longest
-    text; the vocabulary projection is computed at the mask positions only. A text without a mask token, or
-    longer than the model's limit, is a :class:`ComponentError` that names the text, the expected token or
-    the limit.
+    Texts are tokenized once, grouped by token length and run in batches of up to ``batch_size`` texts of
+    one length (never padded, so that batching cannot change a result); the vocabulary projection is
+    computed at the mask positions only. A text without a mask token, or longer than the model's limit, is a
+    :class:`ComponentError` that names the text, the expected token or the limit.
 
     Example (with a model in a local directory)::
 
@@ -133,13 +133,21 @@ class FillMask:
         return [found[position] for position in range(len(encoded))]
 
     def _batches(self, encoded: Sequence[EncodedText]) -> Iterator[list[int]]:
-        """Positions in ``encoded`` per batch: length-sorted, at most ``batch_size`` texts and about
-        :data:`_MAX_BATCH_TOKENS` tokens."""
+        """Positions in ``encoded`` per batch: texts of one token length (no padding), at most ``batch_size``
+        of them and about :data:`_MAX_BATCH_TOKENS` tokens.
+
+        Batches never pad: a padded text's logits differ from its unpadded ones by float rounding (other
+        matrix shapes), which a model with sharp attention can turn into a different ranking; unpadded, each
+        text gets the logits transformers' pipeline (one text per forward pass) gets."""
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
         batch: list[int] = []
         for position in order:
-            longest = len(encoded[batch[0]]) if batch else len(encoded[position])
-            if batch and (len(batch) == self.batch_size or longest * (len(batch) + 1) > _MAX_BATCH_TOKENS):
+            length = len(encoded[position])
+            if batch and (
+                len(batch) == self.batch_size
+                or length != len(encoded[batch[0]])
+                or length * (len(batch) + 1) > _MAX_BATCH_TOKENS
+            ):
                 yield batch
                 batch = []
             batch.append(position)
