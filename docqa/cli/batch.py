@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from docqa.cli._common import error_console, fail, handle_errors, print_json
+from docqa.cli._common import STORE_HELP, error_console, fail, handle_errors, print_json
+from docqa.document_stores.postgres import is_postgres_spec
 
 
 def batch(
@@ -27,8 +28,8 @@ def batch(
         typer.Option("--pipeline", "-p", help="Pipeline YAML that retrieves passages for questions without a context."),
     ] = None,
     store: Annotated[
-        Path | None,
-        typer.Option("--store", "-s", help="Store directory to search (BM25) for questions without a context."),
+        str | None,
+        typer.Option("--store", "-s", help="Store to search for questions without a context. " + STORE_HELP),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Reader or fill-mask model: hub id or local directory.")
@@ -75,7 +76,7 @@ def batch(
 
 
 def _check_options(
-    task: str, pipeline: Path | None, store: Path | None, out: Path, resume: bool, overwrite: bool
+    task: str, pipeline: Path | None, store: str | None, out: Path, resume: bool, overwrite: bool
 ) -> None:
     if task not in ("qa", "fill-mask"):
         fail(f"--task must be qa or fill-mask, got {task!r}")
@@ -83,7 +84,7 @@ def _check_options(
         fail("give --pipeline FILE.yaml or --store DIR, not both")
     if task == "fill-mask" and (pipeline is not None or store is not None):
         fail("--pipeline and --store are for --task qa")
-    if store is not None and not store.exists():
+    if store is not None and not is_postgres_spec(store) and not Path(store).exists():
         fail(f"no document store at {store}: create one with `docqa index PATH... --store {store}`")
     if resume and overwrite:
         fail("give --resume or --overwrite, not both")

@@ -48,3 +48,29 @@ def test_bad_dsn_is_one_line(monkeypatch: Any) -> None:
     assert "DOCQA_PG_DSN" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["search", "x", "--store", "postgresql://u:secret@/db?host=/nonexistent"])
     assert result.exit_code == 1 and "secret" not in result.output
+
+
+def test_batch_retrieves_from_postgres_as_from_the_directory_store(
+    env_dsn: str, tmp_path: Path, tiny_bert_qa_dir: Path
+) -> None:
+    """``docqa batch --store DSN``: questions without a context are answered from passages of the PostgreSQL store,
+    pointing into the source file as answers from a store directory do."""
+    files = [str(ARTICLES / "Normans.txt")]
+    assert runner.invoke(app, ["index", *files, "--store", env_dsn, "--recreate"]).exit_code == 0
+    assert runner.invoke(app, ["index", *files, "--store", str(tmp_path / "s")]).exit_code == 0
+    questions = tmp_path / "q.jsonl"
+    records = [{"id": "a", "question": "Who ruled the duchy of Normandy?"}, {"id": "b", "question": "Norse origin"}]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    lines = {}
+    for name, store in (("pg", env_dsn), ("dir", str(tmp_path / "s"))):
+        out = tmp_path / f"{name}.jsonl"
+        command = ["batch", str(questions), "--out", str(out), "--store", store, "--model", str(tiny_bert_qa_dir)]
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        lines[name] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines["pg"]] == ["a", "b"]
+    assert all("error" not in line and line["document_id"] for line in lines["pg"]), lines["pg"]
+    # the answers point into the same source file (its document id, offsets into its text) from either store
+    assert [line["document_id"] for line in lines["pg"]] == [line["document_id"] for line in lines["dir"]]
+    source = (ARTICLES / "Normans.txt").read_text(encoding="utf-8")
+    assert all(source[line["start"] : line["end"]] == line["answer"] for line in lines["pg"])
