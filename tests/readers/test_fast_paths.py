@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from int8_checks import assert_int8_close_to_fp32
 from shared_assets import build_tiny_bert
 
 from docqa.core.component import init_parameters
@@ -75,15 +76,7 @@ def test_int8_onnx_runs_int8_kernels_and_stays_close_to_fp32(tiny_bert: Path, sq
     int8 = reader.run_batch(questions, documents)["answers"]
     operators = _operators(reader._model.path)
     assert reader._model.int8 and {"DynamicQuantizeLinear", "MatMulInteger"} & operators
-    differences = []
-    for full, quantized in zip(fp32, int8, strict=True):
-        scores = {answer.document_span: answer.score for answer in full}
-        differences += [abs(scores[a.document_span] - a.score) for a in quantized if a.document_span in scores]
-    assert len(differences) >= 3 * len(questions)  # most top-5 spans are found by both
-    assert np.median(differences) > 1e-5  # int8 arithmetic really ran: scores are not fp32's
-    assert max(differences) < 0.05
-    same_top = np.mean([a[0].document_span == b[0].document_span for a, b in zip(fp32, int8, strict=True)])
-    assert same_top >= 0.85
+    assert_int8_close_to_fp32(fp32, int8, len(questions))
 
 
 def test_int8_graph_keeps_the_span_head_in_fp32(tiny_bert: Path) -> None:

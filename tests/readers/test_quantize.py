@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
+from int8_checks import assert_int8_close_to_fp32
 
 from docqa.readers import ExtractiveReader
 from docqa.schema import Answer, Document
@@ -38,14 +38,4 @@ def test_quantized_reader_is_int8_and_close_to_fp32(tiny_bert: Path, squad_dev_h
     modules = list(int8_reader._model.modules())
     assert not any(type(m) is torch.nn.Linear for m in modules)  # every linear layer was replaced...
     assert sum("quantized" in type(m).__module__ for m in modules) >= 10  # ...by an int8 one (2 layers x 6 + head)
-    differences = []
-    for full, quantized in zip(fp32, int8, strict=True):
-        scores = {answer.document_span: answer.score for answer in full}
-        differences += [abs(scores[a.document_span] - a.score) for a in quantized if a.document_span in scores]
-    assert len(differences) >= 3 * len(questions)  # most top-5 spans are found by both
-    assert np.median(differences) > 1e-5  # int8 arithmetic really ran: scores are not fp32's
-    assert max(differences) < 0.05
-    same_top = np.mean(
-        [full[0].document_span == quantized[0].document_span for full, quantized in zip(fp32, int8, strict=True)]
-    )
-    assert same_top >= 0.85
+    assert_int8_close_to_fp32(fp32, int8, len(questions))
