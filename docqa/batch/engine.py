@@ -67,21 +67,9 @@ def _reader(config: EngineConfig) -> Any:
     return ExtractiveReader(model=DEFAULT_READER_MODEL if config.model is None else config.model)
 
 
-def open_store(spec: str) -> Any:
-    """The store ``spec`` names: a PostgreSQL DSN (``postgresql://...``, ``env:VAR``) or a saved store directory."""
-    from docqa.document_stores.postgres import is_postgres_spec
-
-    if is_postgres_spec(spec):
-        from docqa.document_stores.postgres import PostgresDocumentStore
-
-        return PostgresDocumentStore(spec)
-    from docqa.document_stores.in_memory import InMemoryDocumentStore
-
-    return InMemoryDocumentStore.load(spec)
-
-
 def _qa_pipeline(config: EngineConfig) -> Any:
     from docqa.core.pipeline import Pipeline
+    from docqa.document_stores.opening import open_document_store
     from docqa.pipelines import ExtractiveQAPipeline
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
@@ -90,7 +78,7 @@ def _qa_pipeline(config: EngineConfig) -> Any:
         return ExtractiveQAPipeline.from_pipeline(Pipeline.load(config.pipeline, overrides=overrides))
     if config.store is not None:
         model = DEFAULT_READER_MODEL if config.model is None else config.model
-        return ExtractiveQAPipeline.bm25(open_store(config.store), model=model)
+        return ExtractiveQAPipeline.bm25(open_document_store(config.store), model=model)
     return None
 
 
