@@ -33,10 +33,10 @@ class FillMask:
     Write the model's mask token where the word to predict goes: ``[MASK]`` for BERT-family models,
     ``<mask>`` for RoBERTa-family ones; either spelling works with both. For each mask, the ``top_k`` most
     probable tokens (softmax over the vocabulary, or over ``targets`` when given), each with the filled-in
-    text: the same scores, tokens, ``token_str`` and ``sequence`` as transformers' ``pipeline("fill-mask")``.
-    Texts are tokenized once, grouped by token length and run in batches of up to ``batch_size`` texts of
-    one length (never padded, so that batching cannot change a result); the vocabulary projection is
-    computed at the mask positions only. A text without a mask token, or longer than the model's limit, is a
+    text: the same scores (up to float rounding), tokens, ``token_str`` and ``sequence`` as transformers'
+    ``pipeline("fill-mask")``. Texts are tokenized once, grouped by token length and run in batches of up to
+    ``batch_size`` texts of one length (never padded: padding changes the float rounding enough to reorder close
+    candidates); the vocabulary projection is computed at the mask positions only. A text without a mask token, or longer than the model's limit, is a
     :class:`ComponentError` that names the text, the expected token or the limit.
 
     Example (with a model in a local directory)::
@@ -137,8 +137,8 @@ class FillMask:
         of them and about :data:`_MAX_BATCH_TOKENS` tokens.
 
         Batches never pad: a padded text's logits differ from its unpadded ones by float rounding (other
-        matrix shapes), which a model with sharp attention can turn into a different ranking; unpadded, each
-        text gets the logits transformers' pipeline (one text per forward pass) gets."""
+        matrix shapes), which a model with sharp attention can turn into a different ranking. Unpadded, only the
+        batch's row count still changes the rounding, far less often."""
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
         batch: list[int] = []
         for position in order:
