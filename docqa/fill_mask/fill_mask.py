@@ -36,8 +36,9 @@ class FillMask:
     text: the same scores (up to float rounding), tokens, ``token_str`` and ``sequence`` as transformers'
     ``pipeline("fill-mask")``. Texts are tokenized once, grouped by token length and run in batches of up to
     ``batch_size`` texts of one length (never padded: padding changes the float rounding enough to reorder close
-    candidates); the vocabulary projection is computed at the mask positions only. A text without a mask token, or longer than the model's limit, is a
-    :class:`ComponentError` that names the text, the expected token or the limit.
+    candidates); the vocabulary projection is computed at the mask positions only. A text without a mask token,
+    or longer than the model's limit, is a :class:`ComponentError` that names the text, the expected token or
+    the limit.
 
     Example (with a model in a local directory)::
 
