@@ -203,7 +203,9 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=None, help="cap optimizer steps (smoke tests)")
     parser.add_argument("--train-paragraphs", type=int, default=None, help="cut the training articles (smoke)")
     parser.add_argument("--eval-paragraphs", type=int, default=None, help="cut the evaluation articles (smoke)")
+    parser.add_argument("--learning-rate", type=float, default=4e-5, help="peak learning rate (the card's: 4e-5)")
     parser.add_argument("--no-control", action="store_true", help="skip the random-init control")
+    parser.add_argument("--control-only", action="store_true", help="train only the random-init control")
     parser.add_argument("--no-peer", action="store_true", help="skip evaluating the shared peer model")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--evaluate-only", action="store_true", help="evaluate the models of an earlier run again")
@@ -224,10 +226,12 @@ def main() -> None:
     )
     if args.epochs is not None:
         recipe["epochs"] = args.epochs
-    common = {**recipe, "learning_rate": 4e-5, "warmup": 0.2, "seed": 42, "max_steps": args.max_steps,
+    common = {**recipe, "learning_rate": args.learning_rate, "warmup": 0.2, "seed": 42, "max_steps": args.max_steps,
               "train": str(train_file), "dev": str(eval_file), "device": args.device}  # fmt: skip
     print(f"recipe: {json.dumps(common)}", file=sys.stderr)
-    rows = [run_worker(NAMES[0], {**common, "base": str(base), "out": str(WORK / "minilm")})]
+    rows = (
+        [] if args.control_only else [run_worker(NAMES[0], {**common, "base": str(base), "out": str(WORK / "minilm")})]
+    )
     if not args.no_control:
         control = random_control(base)
         rows.append(run_worker(NAMES[1], {**common, "base": str(control), "out": str(WORK / "random")}))
@@ -235,7 +239,8 @@ def main() -> None:
 
 
 def report(rows: list[dict[str, Any]], eval_file: Path, args: argparse.Namespace) -> None:
-    recipe = json.loads((WORK / f"{NAMES[0]}.job.json").read_text(encoding="utf-8"))["config"]
+    job = next(WORK / f"{name}.job.json" for name in NAMES if (WORK / f"{name}.job.json").exists())
+    recipe = json.loads(job.read_text(encoding="utf-8"))["config"]
     if not args.no_peer:
         settings = {"max_seq_len": recipe["max_seq_len"], "doc_stride": recipe["doc_stride"]}
         rows.append({"name": "peer minilm-l6-squad2-half12", "at_0": evaluate(PEER, eval_file, settings, 0.0)})
