@@ -136,11 +136,22 @@ def _widen_to_words(word_ids: Sequence[np.ndarray], offsets: Sequence[np.ndarray
     return widened
 
 
-def length_sorted_batches(windows: Sequence[Window], batch_size: int) -> Iterator[list[Window]]:
-    """Batches of similar-length windows, so that padding each batch to its longest window wastes little."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i]), reverse=True)
-    for start in range(0, len(order), batch_size):
-        yield [windows[i] for i in order[start : start + batch_size]]
+def length_sorted_batches(
+    windows: Sequence[Window], batch_size: int, max_tokens: int | None = None
+) -> Iterator[list[Window]]:
+    """Batches of similar-length windows, longest first, so that padding each batch to its longest window wastes
+    little: at most ``batch_size`` windows and, when ``max_tokens`` is given, at most ``max_tokens`` padded tokens
+    (windows x the first, longest, window; a window longer than that is a batch of its own)."""
+    batch: list[Window] = []
+    for window in sorted(windows, key=len, reverse=True):
+        if batch and (
+            len(batch) == batch_size or (max_tokens is not None and (len(batch) + 1) * len(batch[0]) > max_tokens)
+        ):
+            yield batch
+            batch = []
+        batch.append(window)
+    if batch:
+        yield batch
 
 
 def pad_batch(batch: Sequence[Window], pad_token_id: int) -> dict[str, np.ndarray]:

@@ -159,3 +159,50 @@ def test_missing_onnxruntime_says_what_to_install(tiny_bert: Path, monkeypatch: 
         _reader(tiny_bert, "onnx").warm_up()
     message = str(caught.value)
     assert "\n" not in message and 'pip install "docqa[onnx]"' in message and str(tiny_bert) in message
+
+
+def test_batches_run_at_once_give_each_batch_its_own_logits(tiny_bert: Path) -> None:
+    # run_many: several batches on the one-thread session from several threads, results in the given order
+    from docqa.readers.onnx_runtime import load_onnx_model
+
+    reader = _reader(tiny_bert, "onnx")
+    reader.warm_up()
+    tokenizer = reader._tokenizer
+    windows = tokenize_windows(tokenizer, QUESTIONS * 4, CONTEXTS * 4, 64, 16, with_token_types=True)
+    batches = [pad_batch(windows[i : i + 3], tokenizer.pad_token_id) for i in range(0, len(windows), 3)]
+    assert len(batches) >= 4 and len({b["input_ids"].shape for b in batches}) > 1
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    onnx_model = load_onnx_model(
+        str(tiny_bert), AutoModelForQuestionAnswering.from_pretrained(tiny_bert), reader._model.input_names, threads=2
+    )
+    assert onnx_model.workers == 2
+    torch_model = AutoModelForQuestionAnswering.from_pretrained(tiny_bert).eval()
+    for arrays, (start, end) in zip(batches, onnx_model.run_many(batches), strict=True):
+        with torch.inference_mode():
+            expected = torch_model(**{name: torch.from_numpy(array) for name, array in arrays.items()})
+        valid = arrays["attention_mask"].astype(bool)
+        np.testing.assert_allclose(start[valid], expected.start_logits.numpy()[valid], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(end[valid], expected.end_logits.numpy()[valid], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_answers_do_not_depend_on_the_batch_limits(tiny_bert: Path, backend: str) -> None:
+    documents = [[Document(text) for text in CONTEXTS] for _ in QUESTIONS]
+    answers = {
+        limits: _reader(tiny_bert, backend, top_k=3, batch_size=limits[0], max_batch_tokens=limits[1]).run_batch(
+            QUESTIONS, documents
+        )["answers"]
+        for limits in ((32, None), (1, None), (64, 64), (64, 130))
+    }
+    reference = answers[(32, None)]
+    for limits, found in answers.items():
+        for ours, theirs in zip(found, reference, strict=True):
+            assert [_key(a) for a in ours] == [_key(a) for a in theirs], limits
+            assert [a.score for a in ours] == pytest.approx([a.score for a in theirs], abs=1e-4)
+
+
+def test_max_batch_tokens_must_be_a_positive_int() -> None:
+    with pytest.raises(ComponentError, match="max_batch_tokens"):
+        ExtractiveReader(model="unused", max_batch_tokens=0)

@@ -70,6 +70,22 @@ def test_batches_are_length_sorted_and_padded_on_the_right(tokenizer) -> None:
         assert ("token_type_ids" in arrays) == ("token_type_ids" in tokenizer.model_input_names)
 
 
+@pytest.mark.parametrize(("batch_size", "max_tokens"), [(7, None), (7, 100), (64, 48), (3, 1)])
+def test_batches_keep_both_limits_and_every_window(tokenizer, batch_size: int, max_tokens: int | None) -> None:
+    contexts = [CONTEXT[: 15 * k] for k in range(1, 40)]
+    windows = tokenize_windows(tokenizer, ["why?"] * len(contexts), contexts, 48, 8, with_token_types=True)
+    batches = list(length_sorted_batches(windows, batch_size, max_tokens))
+    assert sorted(id(w) for b in batches for w in b) == sorted(id(w) for w in windows)
+    for batch in batches:
+        padded = len(batch) * max(len(w) for w in batch)
+        assert len(batch) <= batch_size
+        assert max_tokens is None or padded <= max_tokens or len(batch) == 1
+    # greedy: a batch closes only when the next window would break a limit
+    for batch in batches[:-1]:
+        grown = len(batch) + 1
+        assert grown > batch_size or (max_tokens is not None and grown * len(batch[0]) > max_tokens)
+
+
 @pytest.mark.parametrize("limit", [1, 3, 8, 64])
 def test_truncate_question(tokenizer, limit: int) -> None:
     question = "Which extraordinarily long-winded, über-verbose question about Normandy never ends?"
