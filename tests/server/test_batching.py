@@ -67,3 +67,36 @@ def test_concurrent_requests_share_one_batch(serve, qa_store: Path, tiny_bert_qa
         assert [a["score"] for a in batched] == pytest.approx([a["score"] for a in single], abs=1e-5)
     assert metric(client, "docqa_batch_size_count", model="reader") == 5  # 3 alone, the held one, then one
     assert metric(client, "docqa_batch_size_sum", model="reader") == 3 + 1 + 3  # ... batch of the three queued
+
+
+def test_the_clients_of_a_batch_are_gathered_again_when_they_come_back() -> None:
+    # closed-loop clients: answered together, they send their next requests a few ms apart; the worker waits
+    # for them (up to REFILL_SHARE of the last batch's run time) instead of running the first one alone
+    import time
+
+    from docqa.server.batching import MicroBatcher
+
+    sizes: list[int] = []
+
+    def slow_double(jobs: list[int]) -> list[int]:
+        sizes.append(len(jobs))
+        time.sleep(0.4)
+        return [job * 2 for job in jobs]
+
+    batcher = MicroBatcher("slow", slow_double, max_batch=8, max_wait_ms=10_000, max_queue=16)
+    try:
+        with batcher.active(), batcher.active(), batcher.active(), batcher.active():
+            first = [batcher.submit(n) for n in range(4)]
+        assert [f.result(timeout=30) for f in first] == [0, 2, 4, 6]
+        later = []
+        for n in range(4):  # no request marked active: only the refill rule can make them wait
+            later.append(batcher.submit(n))
+            time.sleep(0.005)
+        assert [f.result(timeout=30) for f in later] == [0, 2, 4, 6]
+        assert sizes == [4, 4]
+        alone = batcher.submit(21)  # one item after a batch of four: waits at most 0.1 s, then runs alone
+        assert alone.result(timeout=30) == 42 and sizes == [4, 4, 1]
+        sizes.clear()
+        assert batcher.submit(1).result(timeout=30) == 2 and sizes == [1]  # after a batch of its own: at once
+    finally:
+        batcher.close()
