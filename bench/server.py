@@ -3,7 +3,10 @@
 /score with a model-card-sized request (one question, one short context) and /query (BM25 over the sample
 articles, 3 passages, + reader), at 1, 4 and 16 concurrent clients (threads with keep-alive httpx clients on
 this machine), with micro-batching on (the defaults: --max-batch 16, --max-wait-ms 5) and off (--max-batch 1),
-against calling the same pipeline in-process in a sequential loop. The reader is the MiniLM-L12-H384
+against calling the same pipeline in-process in a sequential loop. Both servers run at once, and in each
+measurement the in-process loop and the two servers take turns (``--rounds``, 4 by default), so a drift of the
+machine's speed during the run (10-15% here) falls on every side alike; each server row is compared with the
+in-process loop measured beside it. The reader is the MiniLM-L12-H384
 architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the bert-base-uncased
 tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1 client: p50
 within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s). One
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +82,8 @@ def start(store: Path, model: Path, *args: str) -> tuple[subprocess.Popen[bytes]
     raise SystemExit("the server did not become ready")
 
 
-def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) -> dict[str, float]:
+def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) -> tuple[list[float], float]:
+    """``total`` requests from ``clients`` keep-alive clients at once: (latencies, elapsed seconds)."""
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = max(1, total // clients)
@@ -85,19 +91,23 @@ def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) ->
     def run() -> None:
         with httpx.Client(base_url=url, timeout=300) as client:
             client.post(path, json=body).raise_for_status()  # warm the connection
+            ready.wait()
             for _ in range(per_client):
                 started = time.perf_counter()
                 client.post(path, json=body).raise_for_status()
                 with lock:
                     latencies.append(time.perf_counter() - started)
 
+    ready = threading.Event()
     threads = [threading.Thread(target=run) for _ in range(clients)]
-    began = time.perf_counter()
     for thread in threads:
         thread.start()
+    time.sleep(0.2)  # every client connected
+    began = time.perf_counter()
+    ready.set()
     for thread in threads:
         thread.join()
-    return summary(latencies, time.perf_counter() - began)
+    return latencies, time.perf_counter() - began
 
 
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
@@ -106,7 +116,8 @@ def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
     return {"rps": len(ordered) / elapsed, "p50_ms": 1000 * statistics.median(ordered), "p99_ms": 1000 * p99}
 
 
-def in_process(store: Path, model: Path, total: int) -> dict[str, dict[str, float]]:
+def in_process_calls(store: Path, model: Path) -> dict[str, Callable[[], Any]]:
+    """The same pipeline as the server's, called in this process: one call per endpoint."""
     from docqa import InMemoryDocumentStore
     from docqa.formats import answer_score_request, parse_score_request
     from docqa.pipelines import ExtractiveQAPipeline
@@ -115,75 +126,104 @@ def in_process(store: Path, model: Path, total: int) -> dict[str, dict[str, floa
     reader = qa.pipeline.get_component(qa.reader)
     reader.warm_up()
     request = parse_score_request(SCORE_BODY)
-    calls: dict[str, Callable[[], Any]] = {
+    return {
         "/score": lambda: answer_score_request(request, reader=reader),
         "/query": lambda: qa.run(QUERY, top_k_reader=1),
     }
-    results = {}
-    for path, call in calls.items():
+
+
+def loop(call: Callable[[], Any], total: int) -> tuple[list[float], float]:
+    """``total`` sequential calls: (latencies, elapsed seconds)."""
+    latencies = []
+    began = time.perf_counter()
+    for _ in range(total):
+        started = time.perf_counter()
         call()
-        latencies = []
-        began = time.perf_counter()
-        for _ in range(total):
-            started = time.perf_counter()
-            call()
-            latencies.append(time.perf_counter() - started)
-        results[path] = summary(latencies, time.perf_counter() - began)
-    return results
+        latencies.append(time.perf_counter() - started)
+    return latencies, time.perf_counter() - began
+
+
+Side = tuple[str, int, Callable[[int], tuple[list[float], float]]]
+
+
+def interleaved(sides: list[Side], total: int, rounds: int) -> list[tuple[str, int, dict[str, float]]]:
+    """Each side runs ``total / rounds`` requests per round, the sides taking turns, so that a drift of the
+    machine's speed during the run falls on all of them alike; figures pooled over the rounds."""
+    pooled: dict[int, tuple[list[float], float]] = {i: ([], 0.0) for i in range(len(sides))}
+    for _ in range(rounds):
+        for i, (_, _, run) in enumerate(sides):
+            latencies, elapsed = run(max(1, total // rounds))
+            pooled[i] = (pooled[i][0] + latencies, pooled[i][1] + elapsed)
+    return [(label, clients, summary(*pooled[i])) for i, (label, clients, _) in enumerate(sides)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=96, help="requests per measurement (split over clients)")
+    parser.add_argument("--rounds", type=int, default=4, help="turns the sides take in each measurement")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="the batching server's --max-wait-ms")
     options = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="docqa-bench-server-"))
     model, store = build_reader(folder / "reader"), build_store(folder / "store")
-    baseline = in_process(store, model, options.requests)
-    print(f"measured in-process: {baseline}", file=sys.stderr, flush=True)
-    rows = [("in-process loop", path, 1, figures) for path, figures in baseline.items()]
+    calls = in_process_calls(store, model)
     batching = ("--max-batch", "16", "--max-wait-ms", str(options.max_wait_ms))
-    for label, args in (("server, batching on", batching), ("server, batching off", ("--max-batch", "1"))):
-        process, url = start(store, model, *args)
-        try:
-            for path, body in (("/score", SCORE_BODY), ("/query", QUERY_BODY)):
-                for clients in options.clients:
-                    figures = load(url, path, body, clients, options.requests)
-                    rows.append((label, path, clients, figures))
-                    print(f"measured {label} {path} x{clients}: {figures}", file=sys.stderr, flush=True)
-        finally:
+    # each server holds its store's writer lock: one copy of the store each
+    configs = (("server, batching on", batching), ("server, batching off", ("--max-batch", "1")))
+    servers = {
+        label: start(shutil.copytree(store, folder / f"store-{n}"), model, *args)
+        for n, (label, args) in enumerate(configs)
+    }
+    rows: list[Row] = []
+    try:
+        for path, body in (("/score", SCORE_BODY), ("/query", QUERY_BODY)):
+            for clients in options.clients:
+                calls[path]()
+                sides: list[Side] = [("in-process loop", 1, partial(loop, calls[path]))]
+                sides += [
+                    (label, clients, partial(load, url, path, body, clients)) for label, (_, url) in servers.items()
+                ]
+                measured = interleaved(sides, options.requests, options.rounds)
+                reference = measured[0][2]
+                for label, used, figures in measured:
+                    rows.append((label, path, used, clients, figures, reference))
+                    print(f"measured {label} {path} x{used} (beside {clients}): {figures}", file=sys.stderr, flush=True)
+    finally:
+        for process, _ in servers.values():
             process.terminate()
             process.wait(timeout=30)
-    print(table(rows, baseline))
-    print(goals(rows, baseline))
+    print(table(rows))
+    print(goals(rows))
 
 
-def table(rows: list[tuple[str, str, int, dict[str, float]]], baseline: dict[str, dict[str, float]]) -> str:
+#: (how, endpoint, clients, measured beside how many server clients, figures, the in-process figures beside them)
+Row = tuple[str, str, int, int, dict[str, float], dict[str, float]]
+
+
+def table(rows: list[Row]) -> str:
     lines = [
         "| endpoint | how | clients | req/s | p50 ms | p99 ms | req/s / in-process | p50 / in-process |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, path, clients, figures in sorted(rows, key=lambda row: (row[1] != "/score", row[0], row[2])):
-        rps, p50, p99, peer = figures["rps"], figures["p50_ms"], figures["p99_ms"], baseline[path]
+    for label, path, clients, beside, figures, peer in rows:
+        how = f"in-process loop (beside {beside} clients)" if label == "in-process loop" else label
         lines.append(
-            f"| {path} | {label} | {clients} | {rps:.1f} | {p50:.1f} | {p99:.1f} | "
-            f"{rps / peer['rps']:.2f}x | {p50 / peer['p50_ms']:.2f}x |"
+            f"| {path} | {how} | {clients} | {figures['rps']:.1f} | {figures['p50_ms']:.1f} | "
+            f"{figures['p99_ms']:.1f} | "
+            f"{figures['rps'] / peer['rps']:.2f}x | {figures['p50_ms'] / peer['p50_ms']:.2f}x |"
         )
     return "\n".join(lines)
 
 
-def goals(rows: list[tuple[str, str, int, dict[str, float]]], baseline: dict[str, dict[str, float]]) -> str:
-    found = {(label, path, clients): figures for label, path, clients, figures in rows}
+def goals(rows: list[Row]) -> str:
+    found = {(label, path, clients): (figures, peer) for label, path, clients, _, figures, peer in rows}
     lines = []
     for path in ("/score", "/query"):
-        one = found.get(("server, batching on", path, 1))
-        if one is not None:
-            ratio = one["p50_ms"] / baseline[path]["p50_ms"]
+        if (one := found.get(("server, batching on", path, 1))) is not None:
+            ratio = one[0]["p50_ms"] / one[1]["p50_ms"]
             lines.append(f"- {path}, 1 client, batching on: p50 {ratio:.2f}x in-process (goal <= 1.15)")
-        many = found.get(("server, batching on", path, 16))
-        if many is not None:
-            ratio = many["rps"] / baseline[path]["rps"]
+        if (many := found.get(("server, batching on", path, 16))) is not None:
+            ratio = many[0]["rps"] / many[1]["rps"]
             goal = " (goal >= 2)" if path == "/score" else ""
             lines.append(f"- {path}, 16 clients, batching on: {ratio:.2f}x the in-process loop's req/s{goal}")
     return "\n".join(lines)
