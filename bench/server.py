@@ -4,13 +4,13 @@
 articles, 3 passages, + reader), at 1, 4 and 16 concurrent clients (threads with keep-alive httpx clients on
 this machine), with micro-batching on (the defaults: --max-batch 16, --max-wait-ms 5) and off (--max-batch 1),
 against calling the same pipeline in-process in a sequential loop. Both servers run at once, and in each
-measurement the in-process loop and the two servers take turns (``--rounds``, 4 by default), so a drift of the
-machine's speed during the run (10-15% here) falls on every side alike; each server row is compared with the
-in-process loop measured beside it. The reader is the MiniLM-L12-H384
+measurement the in-process loop and the two servers take turns (``--rounds``, 3 by default; at least 4 requests
+per client in each turn), so a drift of the machine's speed during the run (10-15% here) falls on every side
+alike; each server row is compared with the in-process loop measured beside it. The reader is the MiniLM-L12-H384
 architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the bert-base-uncased
 tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1 client: p50
 within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s). One
-command from the repository root, about 3-4 minutes on an idle 2-core machine::
+command from the repository root, about 6-7 minutes on an idle 2-core machine::
 
     .venv/bin/python bench/server.py
 """
@@ -151,8 +151,8 @@ def interleaved(sides: list[Side], total: int, rounds: int) -> list[tuple[str, i
     machine's speed during the run falls on all of them alike; figures pooled over the rounds."""
     pooled: dict[int, tuple[list[float], float]] = {i: ([], 0.0) for i in range(len(sides))}
     for _ in range(rounds):
-        for i, (_, _, run) in enumerate(sides):
-            latencies, elapsed = run(max(1, total // rounds))
+        for i, (_, clients, run) in enumerate(sides):
+            latencies, elapsed = run(max(total // rounds, 4 * clients))  # each client sends a few in a row
             pooled[i] = (pooled[i][0] + latencies, pooled[i][1] + elapsed)
     return [(label, clients, summary(*pooled[i])) for i, (label, clients, _) in enumerate(sides)]
 
@@ -160,7 +160,7 @@ def interleaved(sides: list[Side], total: int, rounds: int) -> list[tuple[str, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=96, help="requests per measurement (split over clients)")
-    parser.add_argument("--rounds", type=int, default=4, help="turns the sides take in each measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the sides take in each measurement")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="the batching server's --max-wait-ms")
     options = parser.parse_args()
