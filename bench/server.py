@@ -10,7 +10,7 @@ alike; each server row is compared with the in-process loop measured beside it. 
 architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the bert-base-uncased
 tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1 client: p50
 within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s). One
-command from the repository root, about 6-7 minutes on an idle 2-core machine::
+command from the repository root, about 8 minutes on an idle 2-core machine::
 
     .venv/bin/python bench/server.py
 """
