@@ -8,6 +8,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from docqa.core.batching import length_batches
 from docqa.core.component import component
 from docqa.core.validation import check_int
 from docqa.errors import ComponentError
@@ -140,20 +141,7 @@ class FillMask:
         Batches never pad: a padded text's logits differ from its unpadded ones by float rounding (other
         matrix shapes), which a model with sharp attention can turn into a different ranking. Unpadded, only the
         batch's row count still changes the rounding, far less often."""
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
-        batch: list[int] = []
-        for position in order:
-            length = len(encoded[position])
-            if batch and (
-                len(batch) == self.batch_size
-                or length != len(encoded[batch[0]])
-                or length * (len(batch) + 1) > _MAX_BATCH_TOKENS
-            ):
-                yield batch
-                batch = []
-            batch.append(position)
-        if batch:
-            yield batch
+        return length_batches([len(text) for text in encoded], self.batch_size, _MAX_BATCH_TOKENS, same_length=True)
 
     def _predict_batch(self, batch: list[EncodedText], top_k: int, targets: np.ndarray | None) -> list[MaskPredictions]:
         import torch

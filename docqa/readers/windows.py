@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from docqa.core.batching import length_batches
+
 
 @dataclass(frozen=True)
 class Window:
@@ -141,17 +143,9 @@ def length_sorted_batches(
 ) -> Iterator[list[Window]]:
     """Batches of similar-length windows, longest first, so that padding each batch to its longest window wastes
     little: at most ``batch_size`` windows and, when ``max_tokens`` is given, at most ``max_tokens`` padded tokens
-    (windows x the first, longest, window; a window longer than that is a batch of its own)."""
-    batch: list[Window] = []
-    for window in sorted(windows, key=len, reverse=True):
-        if batch and (
-            len(batch) == batch_size or (max_tokens is not None and (len(batch) + 1) * len(batch[0]) > max_tokens)
-        ):
-            yield batch
-            batch = []
-        batch.append(window)
-    if batch:
-        yield batch
+    (see :func:`docqa.core.batching.length_batches`)."""
+    for positions in length_batches([len(window) for window in windows], batch_size, max_tokens):
+        yield [windows[i] for i in positions]
 
 
 def pad_batch(batch: Sequence[Window], pad_token_id: int) -> dict[str, np.ndarray]:
