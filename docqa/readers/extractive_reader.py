@@ -286,23 +286,24 @@ class ExtractiveReader:
             )
 
     def _logits_of(self, batches: list[list[Window]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The logits of each batch, in order (ONNX Runtime runs several batches at once, one per core)."""
+        """The float64 start and end logits of each batch, in order (ONNX Runtime runs several batches at once,
+        one per core)."""
         if self.backend != "onnx":
-            return (self._logits(batch) for batch in batches)
+            return (self._torch_logits(batch) for batch in batches)
         arrays = [self._padded(batch) for batch in batches]
         return ((start.astype(np.float64), end.astype(np.float64)) for start, end in self._model.run_many(arrays))
+
+    def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+        """One batch's logits, as :meth:`_logits_of` gives them."""
+        return next(self._logits_of([batch]))
 
     def _padded(self, batch: list[Window]) -> dict[str, np.ndarray]:
         return pad_batch(batch, self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0)
 
-    def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
+    def _torch_logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        arrays = self._padded(batch)
-        if self.backend == "onnx":
-            start_logits, end_logits = self._model(arrays)
-            return start_logits.astype(np.float64), end_logits.astype(np.float64)
-        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in arrays.items()}
+        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in self._padded(batch).items()}
         with torch.inference_mode():
             output = self._model(**inputs)
         return (

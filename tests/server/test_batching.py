@@ -9,12 +9,15 @@ minutes: a lone request that waited for more would hang the test.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from test_loading_and_backpressure import metric, start_gated, until
+
+from docqa.server.batching import MicroBatcher
 
 CONTEXTS = [
     "My name is Clara and I live in Vienna.",
@@ -72,10 +75,6 @@ def test_concurrent_requests_share_one_batch(serve, qa_store: Path, tiny_bert_qa
 def test_the_clients_of_a_batch_are_gathered_again_when_they_come_back() -> None:
     # closed-loop clients: answered together, they send their next requests a few ms apart; the worker waits
     # for them (up to REFILL_SHARE of the last batch's run time) instead of running the first one alone
-    import time
-
-    from docqa.server.batching import MicroBatcher
-
     sizes: list[int] = []
 
     def slow_double(jobs: list[int]) -> list[int]:
