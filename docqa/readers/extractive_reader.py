@@ -31,8 +31,9 @@ from docqa.schema import Answer, Document
 _CHARS_PER_CHUNK = 200_000
 _BACKENDS = ("torch", "onnx")
 #: On the CPU, a batch holds at most this many padded tokens (``max_batch_tokens=None``): measured on 2 cores with
-#: a 6-layer MiniLM reader, batches of ~512 tokens ran 20-25% faster than 32 windows of SQuAD paragraphs (whose
-#: activations no longer fit the caches), and short inputs (model-card questions) still batch by the dozen.
+#: a 6-layer MiniLM reader, batches of ~512 tokens ran about 25% faster with ONNX Runtime (10% with PyTorch) than
+#: 32 windows of SQuAD paragraphs (whose activations no longer fit the caches); short inputs (model-card
+#: questions) still batch by the dozen.
 CPU_BATCH_TOKENS = 512
 DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 

@@ -28,7 +28,7 @@ from docqa.errors import DocqaError
 
 #: After a batch, the worker waits up to this share of its run time for as many items as it had: its clients,
 #: answered together, send their next requests together (measured on 2 CPU cores with 16 clients: batches of
-#: 1 + 15 became batches of 16, +25% requests/s). Costs a lone client nothing: its last batch was its own.
+#: 1 + 15 became batches of 16, about +13% requests/s). Costs a lone client nothing: its last batch was its own.
 REFILL_SHARE = 0.25
 _READER_SETTINGS = ("doc_stride", "max_seq_len", "max_query_length", "max_answer_length", "no_answer")
 
