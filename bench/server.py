@@ -149,12 +149,14 @@ Side = tuple[str, int, Callable[[int], tuple[list[float], float]]]
 def interleaved(sides: list[Side], total: int, rounds: int) -> list[tuple[str, int, dict[str, float]]]:
     """Each side runs ``total / rounds`` requests per round, the sides taking turns, so that a drift of the
     machine's speed during the run falls on all of them alike; figures pooled over the rounds."""
-    pooled: dict[int, tuple[list[float], float]] = {i: ([], 0.0) for i in range(len(sides))}
+    latencies: list[list[float]] = [[] for _ in sides]
+    elapsed = [0.0 for _ in sides]
     for _ in range(rounds):
         for i, (_, clients, run) in enumerate(sides):
-            latencies, elapsed = run(max(total // rounds, 4 * clients))  # each client sends a few in a row
-            pooled[i] = (pooled[i][0] + latencies, pooled[i][1] + elapsed)
-    return [(label, clients, summary(*pooled[i])) for i, (label, clients, _) in enumerate(sides)]
+            turn, seconds = run(max(total // rounds, 4 * clients))  # each client sends a few in a row
+            latencies[i] += turn
+            elapsed[i] += seconds
+    return [(label, clients, summary(latencies[i], elapsed[i])) for i, (label, clients, _) in enumerate(sides)]
 
 
 def main() -> None:
@@ -170,12 +172,11 @@ def main() -> None:
     batching = ("--max-batch", "16", "--max-wait-ms", str(options.max_wait_ms))
     # each server holds its store's writer lock: one copy of the store each
     configs = (("server, batching on", batching), ("server, batching off", ("--max-batch", "1")))
-    servers = {
-        label: start(shutil.copytree(store, folder / f"store-{n}"), model, *args)
-        for n, (label, args) in enumerate(configs)
-    }
+    servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     rows: list[Row] = []
     try:
+        for n, (label, args) in enumerate(configs):  # inside the try: a server that fails to start stops the others
+            servers[label] = start(shutil.copytree(store, folder / f"store-{n}"), model, *args)
         for path, body in (("/score", SCORE_BODY), ("/query", QUERY_BODY)):
             for clients in options.clients:
                 calls[path]()
