@@ -126,14 +126,12 @@ def open_store(spec: str | Path, *, create: bool = False, recreate: bool = False
 
 
 def _open_postgres(dsn: str, recreate: bool) -> Any:
-    try:
-        from docqa.document_stores.postgres import PostgresDocumentStore
+    from docqa.document_stores.opening import open_document_store
 
-        store = PostgresDocumentStore(dsn)
+    try:
+        store: Any = open_document_store(dsn)  # a PostgresDocumentStore: the spec is a DSN
         if recreate:
             store.clear()
-    except ImportError as error:
-        fail(f"a PostgreSQL store needs the postgres extra (pip install 'docqa[postgres]'): {error}")
     except DocqaError as error:
         fail(str(error))
     return store
