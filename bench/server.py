@@ -1,16 +1,16 @@
 """`docqa serve` throughput and latency against the same pipeline called in-process, in one run.
 
-/score with a model-card-sized request (one question, one short context) and /query (BM25 over the sample
-articles, 3 passages, + reader), at 1, 4 and 16 concurrent clients (threads with keep-alive httpx clients on
-this machine), with micro-batching on (the defaults: --max-batch 16, --max-wait-ms 5) and off (--max-batch 1),
-against calling the same pipeline in-process in a sequential loop. Both servers run at once, and in each
-measurement the in-process loop and the two servers take turns (``--rounds``, 3 by default; at least 4 requests
-per client in each turn), so a drift of the machine's speed during the run (10-15% here) falls on every side
-alike; each server row is compared with the in-process loop measured beside it. The reader is the MiniLM-L12-H384
-architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the bert-base-uncased
-tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1 client: p50
-within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s). One
-command from the repository root, about 8 minutes on an idle 2-core machine::
+/score with a model-card-sized request (one question, one short context) and /query (BM25 over the sample articles,
+3 passages, + reader), at 1, 4 and 16 concurrent clients (one thread each, with a keep-alive standard-library
+http.client connection, on this machine), with micro-batching on (the defaults: --max-batch 16, --max-wait-ms 5) and
+off (--max-batch 1), against calling the same pipeline in-process in a sequential loop. Both servers run at once,
+and in each measurement the in-process loop and the two servers take turns (``--rounds``, 3 by default; at least 4
+requests per client in each turn), so a drift of the machine's speed during the run (10-15% here) falls on every
+side alike; each server row is compared with the in-process loop measured beside it. The reader is the
+MiniLM-L12-H384 architecture of deepset/minilm-uncased-squad2 with random weights (speed only) and the
+bert-base-uncased tokenizer. Prints a markdown table with ratios against the in-process loop, and the two goals (1
+client: p50 within 15% of in-process; 16 clients on /score with batching: at least 2x the in-process requests/s).
+One command from the repository root, about 8 minutes on an idle 2-core machine::
 
     .venv/bin/python bench/server.py
 """
@@ -18,6 +18,8 @@ command from the repository root, about 8 minutes on an idle 2-core machine::
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import shutil
 import socket
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -83,20 +86,29 @@ def start(store: Path, model: Path, *args: str) -> tuple[subprocess.Popen[bytes]
 
 
 def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) -> tuple[list[float], float]:
-    """``total`` requests from ``clients`` keep-alive clients at once: (latencies, elapsed seconds)."""
+    """``total`` requests from ``clients`` keep-alive clients at once: (latencies, elapsed seconds).
+
+    The clients are standard-library ``http.client`` connections, one thread each: they share the server's two
+    cores, and httpx cost 6-8 ms of CPU per request here (16 threads), several times what the server spends
+    outside the model."""
     latencies: list[float] = []
     lock = threading.Lock()
     per_client = max(1, total // clients)
+    address = urlsplit(url)
+    payload = json.dumps(body).encode("utf-8")
 
     def run() -> None:
-        with httpx.Client(base_url=url, timeout=300) as client:
-            client.post(path, json=body).raise_for_status()  # warm the connection
+        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=300)
+        try:
+            post(connection, path, payload)  # warm the connection
             ready.wait()
             for _ in range(per_client):
                 started = time.perf_counter()
-                client.post(path, json=body).raise_for_status()
+                post(connection, path, payload)
                 with lock:
                     latencies.append(time.perf_counter() - started)
+        finally:
+            connection.close()
 
     ready = threading.Event()
     threads = [threading.Thread(target=run) for _ in range(clients)]
@@ -108,6 +120,16 @@ def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) ->
     for thread in threads:
         thread.join()
     return latencies, time.perf_counter() - began
+
+
+def post(connection: http.client.HTTPConnection, path: str, payload: bytes) -> bytes:
+    """One JSON POST on a kept-alive connection; the response body, or SystemExit on a non-200 answer."""
+    connection.request("POST", path, payload, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = response.read()
+    if response.status != 200:
+        raise SystemExit(f"{path} answered {response.status}: {answer[:200]!r}")
+    return answer
 
 
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:

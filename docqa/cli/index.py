@@ -23,6 +23,7 @@ from docqa.cli._common import (
 from docqa.core.component import init_parameters
 from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.document_stores.wal import check_writer
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 
 
@@ -73,6 +74,7 @@ def index(
     with handle_errors():
         splitter = DocumentSplitter(split_by=split_by, split_length=split_length, split_overlap=split_overlap)
         document_store = open_store(store, create=True, recreate=recreate)
+        _check_no_other_writer(document_store, store)
         settings = init_parameters(splitter)
         _warn_if_split_differs(document_store, settings, store)
         if ray:
@@ -93,6 +95,13 @@ def index(
         save_store(document_store, store)
     counts = {"files": converted.files, "passages": len(passages), "new_passages": written}
     _report(counts, converted.skipped, store, model, document_store, json_output)
+
+
+def _check_no_other_writer(document_store: Any, store: str) -> None:
+    """A store that a running ``docqa serve`` writes takes no other writer: say so before converting and
+    embedding, not at the save after them."""
+    if isinstance(document_store, InMemoryDocumentStore) and Path(store).is_dir():
+        check_writer(Path(store))
 
 
 def _index_on_ray(

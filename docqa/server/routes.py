@@ -174,16 +174,26 @@ def build_router(state: ServerState, version: str) -> APIRouter:
 # ------------------------------------------------------------------------------------------- helpers
 async def _model_call(request: Request, pending: Any, call: Callable[[], Any]) -> Any:
     """Run ``call`` (which waits on batcher futures) in a thread; if the client disconnects first, cancel its
-    futures, freeing their queue slots, and answer nothing."""
+    futures, freeing their queue slots, and answer nothing. The disconnect is awaited, not polled: waiting
+    requests cost no CPU while the model runs."""
     task = asyncio.ensure_future(run_in_threadpool(call))
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
-    while True:
-        finished, _ = await asyncio.wait({task}, timeout=_DISCONNECT_POLL_S)
-        if finished:
-            return task.result()
-        if await request.is_disconnected():
-            pending.cancel()
-            return Response(status_code=_CLIENT_GONE)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    pending.cancel()
+    return Response(status_code=_CLIENT_GONE)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone. The body is already read, so the server's next ``receive`` message
+    is the disconnect (uvicorn holds it back until then, as Starlette's streaming responses rely on)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        await asyncio.sleep(_DISCONNECT_POLL_S)  # a server that answers at once: fall back to polling
 
 
 def _queries(body: QueryRequest, limits: Limits) -> list[str]:

@@ -47,6 +47,9 @@ def test_other_writers_are_refused_while_the_server_holds_the_store(
     assert len(lines) == 1 and "Traceback" not in indexed.stderr, indexed.stderr
     assert str(store) in lines[0] and f"docqa serve (pid {server.process.pid})" in lines[0], lines[0]
     assert _snapshot(store) == snapshot and _ids(store) == on_disk and "served-1" in on_disk
+    (tmp_path / "empty").mkdir()  # refused before converting: not "no documents to index", found only later
+    early = docqa("index", str(tmp_path / "empty"), "--store", str(store))
+    assert early.returncode == 1 and f"docqa serve (pid {server.process.pid})" in early.stderr, early.stderr
 
     second = docqa("serve", "--store", str(store), "--model", str(tiny_bert_qa_dir), "--port", str(free_port()))
     assert second.returncode == 1 and "docqa serve (pid" in second.stderr and str(store) in second.stderr
