@@ -203,6 +203,12 @@ class InMemoryDocumentStore:
         for row in rows:
             self._docs[row] = None
 
+    def compact(self) -> None:
+        """Drop the rows of deleted documents now (:meth:`save` does it first). After it, a save only reads
+        the store, so searches may run beside it (``docqa serve`` lets them during its checkpoints)."""
+        if self._index.n_live != len(self._docs):
+            self._compact()
+
     def _compact(self) -> None:
         keep = self._index.compact()
         self._docs = [self._docs[row] for row in keep]
@@ -409,8 +415,7 @@ class InMemoryDocumentStore:
             raise DocumentStoreError("save: no directory given and the store has no path")
         directory = Path(path if path is not None else self.path)  # type: ignore[arg-type]
         _check_save_target(directory)
-        if self._index.n_live != len(self._docs):
-            self._compact()
+        self.compact()
         directory.mkdir(parents=True, exist_ok=True)
         with store_lock(directory, exclusive=True):
             _check_save_target(directory)  # again under the lock: another process may have written meanwhile

@@ -31,8 +31,10 @@ class Unavailable(DocqaError):
 class ServerState:
     """The server's resources; :meth:`start` loads them on a background thread so the server listens at once.
 
-    Store access (retrieval, writes, deletes, checkpoints) is serialized by ``store_lock``: a query never sees
-    a half-applied write. Model calls run outside it, on each model's batcher thread.
+    Store access (retrieval, writes, deletes) is serialized by ``store_lock``: a query never sees a half-applied
+    write. Writes, deletes and checkpoints also take ``write_lock``, one at a time: a checkpoint holds
+    ``store_lock`` only to compact the store, and queries go on while it writes the snapshot (saving only reads
+    the store). Model calls run outside both, on each model's batcher thread.
     """
 
     def __init__(self, config: ServerConfig, metrics: ServerMetrics) -> None:
@@ -47,6 +49,7 @@ class ServerState:
         self.fill_mask_batcher: MicroBatcher | None = None
         self.wal: Any = None
         self.store_lock = threading.Lock()
+        self.write_lock = threading.Lock()
         self.embed_lock = threading.Lock()
         self.loading: list[str] = self._planned()
         self.errors: dict[str, str] = {}
@@ -203,7 +206,7 @@ class ServerState:
     def write(self, documents: list[Document], policy: str) -> int:
         if self.store.embedding_model is not None and documents:
             documents = self._embedded(documents)
-        with self.store_lock:
+        with self.write_lock, self.store_lock:
             written = int(self.store.write_documents(documents, policy=policy))
             self._touched()
         return written
@@ -214,7 +217,7 @@ class ServerState:
             return list(self.embedder.run(documents=documents)["documents"])
 
     def delete(self, ids: list[str] | None, filters: dict[str, Any] | None) -> int:
-        with self.store_lock:
+        with self.write_lock, self.store_lock:
             before = self.store.count_documents()
             if ids is None:
                 ids = [doc.id for doc in self.store.filter_documents(filters, return_embedding=False)]
@@ -239,10 +242,12 @@ class ServerState:
         return too_old or self.wal.size_bytes >= self.config.checkpoint_bytes
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into a new snapshot (writes and queries wait meanwhile)."""
+        """Fold the write-ahead log into a new snapshot; writes wait meanwhile, queries do not."""
         if self.wal is None:
             return
-        with self.store_lock:
+        with self.write_lock:
+            with self.store_lock:
+                self.store.compact()  # the one step of a save that changes the store
             try:
                 self.wal.checkpoint(self.store)
                 self._dirty_since = None
@@ -257,7 +262,7 @@ class ServerState:
             if batcher is not None:
                 batcher.close()
         if self.wal is not None:
-            with self.store_lock:
+            with self.write_lock:
                 self.wal.close()  # releases the store's writer lock
 
 

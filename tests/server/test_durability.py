@@ -1,9 +1,11 @@
 """A write acknowledged with 2xx is on disk: kill -9 right after the responses, restart, nothing is lost (with
-and without a checkpoint having folded part of the log into the snapshot)."""
+and without a checkpoint having folded part of the log into the snapshot). While a checkpoint writes the
+snapshot, queries are answered and writes wait."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -65,6 +67,44 @@ def test_periodic_checkpoint_folds_the_log(serve, qa_store: Path, tiny_bert_qa_d
     assert not (store / f"wal-{snapshot}.jsonl").exists()  # the old log went with its snapshot
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["num_documents"] == len(_ids(server.client()))
+
+
+def test_queries_go_on_while_a_checkpoint_saves(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
+    store, gate, saving = store_copy(qa_store, tmp_path / "store"), tmp_path / "save-gate", tmp_path / "saving"
+    pipeline = tmp_path / "gated-store.yaml"
+    pipeline.write_text(f"""
+document_stores:
+  store:
+    type: gated_store.GatedDocumentStore
+    init_parameters: {{path: {store}, save_gate: {gate}, saving_marker: {saving}}}
+components:
+  retriever: {{type: BM25Retriever, init_parameters: {{document_store: store, top_k: 2}}}}
+  reader: {{type: ExtractiveReader, init_parameters: {{model: {tiny_bert_qa_dir}}}}}
+connections:
+  - {{sender: retriever.documents, receiver: reader.documents}}
+""")  # fmt: skip
+    args = ("--pipeline", str(pipeline), "--allow-module", "gated_store", "--checkpoint-seconds", "1")
+    server: Server = serve(*args, env={"PYTHONPATH": str(Path(__file__).resolve().parent)})
+    client = server.client()
+    _write(client, ["before-0"])
+    deadline = time.monotonic() + 60
+    while not saving.exists():  # a second after the write, the checkpoint starts its save and waits at the gate
+        assert time.monotonic() < deadline, "no checkpoint started"
+        time.sleep(0.05)
+    count = client.get("/documents/count").json()["count"]
+    answered = client.post("/query", json={"query": "Durable passage before-0", "include_documents": True}, timeout=30)
+    assert answered.status_code == 200 and "before-0" in {doc["id"] for doc in answered.json()["documents"]}
+    writer = threading.Thread(target=_write, args=(server.client(), ["during-0"]))
+    writer.start()
+    writer.join(timeout=1.0)
+    assert writer.is_alive(), "a write went through while the checkpoint was saving"
+    assert client.get("/documents/count").json()["count"] == count
+    gate.touch()
+    writer.join(timeout=60)
+    assert not writer.is_alive() and client.get("/documents/count").json()["count"] == count + 1
+    server.stop()
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["num_documents"] == count + 1  # the clean stop folded the waiting write in too
 
 
 def test_written_documents_are_embedded_with_the_stores_model(
