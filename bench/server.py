@@ -92,6 +92,7 @@ def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) ->
     cores, and httpx cost 6-8 ms of CPU per request here (16 threads), several times what the server spends
     outside the model."""
     latencies: list[float] = []
+    failures: list[Exception] = []  # a thread's exception would end only that thread, silently
     lock = threading.Lock()
     per_client = max(1, total // clients)
     address = urlsplit(url)
@@ -107,6 +108,8 @@ def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) ->
                 post(connection, path, payload)
                 with lock:
                     latencies.append(time.perf_counter() - started)
+        except Exception as error:
+            failures.append(error)
         finally:
             connection.close()
 
@@ -119,16 +122,18 @@ def load(url: str, path: str, body: dict[str, Any], clients: int, total: int) ->
     ready.set()
     for thread in threads:
         thread.join()
+    if failures:
+        raise SystemExit(f"{len(failures)} of {clients} clients failed, first: {failures[0]}")
     return latencies, time.perf_counter() - began
 
 
 def post(connection: http.client.HTTPConnection, path: str, payload: bytes) -> bytes:
-    """One JSON POST on a kept-alive connection; the response body, or SystemExit on a non-200 answer."""
+    """One JSON POST on a kept-alive connection; the response body (RuntimeError on a non-200 answer)."""
     connection.request("POST", path, payload, {"Content-Type": "application/json"})
     response = connection.getresponse()
     answer = response.read()
     if response.status != 200:
-        raise SystemExit(f"{path} answered {response.status}: {answer[:200]!r}")
+        raise RuntimeError(f"{path} answered {response.status}: {answer[:200]!r}")
     return answer
 
 
