@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Any
+from typing import Any, TypeVar
 
+from haystack import default_from_dict
+from haystack.core.serialization import generate_qualified_class_name
 from haystack.document_stores.types import FilterPolicy
 from haystack.document_stores.types.filter_policy import apply_filter_policy
 
 from docqa.integrations.haystack.document_store import DocqaDocumentStore, translated_errors
 from docqa.integrations.haystack.documents import to_haystack
 from docqa.integrations.haystack.serialization import Configured, keyword
+
+R = TypeVar("R", bound="DocqaRetriever")
+_PACKAGE = __name__.rsplit(".", 1)[0]
 
 #: The parameters every retriever here adds to its docqa retriever's: how run-time filters combine with init ones.
 FILTER_POLICY = keyword("filter_policy", FilterPolicy.REPLACE, "FilterPolicy | str")
@@ -39,6 +45,17 @@ class DocqaRetriever(Configured):
         self.document_store = store
         self.retriever = docqa_class(store.store, **settings)
 
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """Build a retriever from ``to_dict``'s output. Its docqa store is built here, so that calling this class's
+        ``from_dict`` (which trusts docqa) needs no allowlist entry for the store's module; any other store type goes
+        through Haystack's deserialization and its allowlist."""
+        params = dict(data.get("init_parameters", {}))
+        store = params.get("document_store")
+        if isinstance(store, dict) and (store_class := _docqa_store_class(store.get("type"))) is not None:
+            params["document_store"] = store_class.from_dict(store)
+        return default_from_dict(cls, {**data, "init_parameters": params})
+
     def warm_up(self) -> None:
         """Prepare the docqa retriever (e.g. precompute BM25 scores); queries do it lazily otherwise."""
         self.retriever.warm_up()
@@ -48,3 +65,20 @@ class DocqaRetriever(Configured):
         with translated_errors():
             found = self.retriever.run(query, top_k=top_k, filters=combined)["documents"]
         return {"documents": [to_haystack(document) for document in found]}
+
+
+def _docqa_store_class(type_name: Any) -> type[DocqaDocumentStore] | None:
+    """The store class of this package that ``type_name`` names (its module imported), else None."""
+    if not isinstance(type_name, str) or not type_name.startswith(f"{_PACKAGE}."):
+        return None
+    try:
+        importlib.import_module(type_name.rsplit(".", 1)[0])
+    except ImportError:
+        return None
+    pending = [DocqaDocumentStore]
+    while pending:
+        store_class = pending.pop()
+        if generate_qualified_class_name(store_class) == type_name:
+            return store_class
+        pending += store_class.__subclasses__()
+    return None
