@@ -40,3 +40,16 @@ def test_python_and_yaml_examples_build_the_same_pipeline_and_answer(
     loaded = example["load_query_pipeline"](EXAMPLES / "haystack_qa.yaml", shared_reader)
     assert loaded.to_dict() == built.to_dict()
     assert Path("dumped.yaml").read_text(encoding="utf-8") == built.dumps()
+
+
+def test_readme_haystack_block_runs(tmp_path: Path, shared_reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python block of the README's Haystack section, as written, with the shared reader for the hub id."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("\n## Haystack\n", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "deepset/minilm-uncased-squad2" in block
+    monkeypatch.chdir(tmp_path)
+    names: dict[str, Any] = {}
+    exec(block.replace("deepset/minilm-uncased-squad2", shared_reader), names)
+    assert names["answers"] and names["same"].dumps() == names["text"]
+    assert all(a.document.content[a.document_offset.start : a.document_offset.end] == a.data
+               for a in names["answers"] if a.data is not None)  # fmt: skip
