@@ -41,7 +41,7 @@ from typing import Any, TextIO
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from reader_real import BENCH_DIR, GEOMETRY, MODEL, held_out_cases, score  # noqa: E402
+from reader_real import BENCH_DIR, GEOMETRY, MODEL, _systems, held_out_cases, score  # noqa: E402
 
 PEER_VENV = BENCH_DIR / "haystack3-venv"
 PEER_PINS = [
@@ -245,18 +245,15 @@ def parse_args() -> argparse.Namespace:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--systems", default=",".join(LABELS), help=f"comma-separated, of {list(LABELS)}")
+    parser.add_argument("--chunk", type=int, default=128, help="questions per turn of each system")
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--limit", type=int, default=None, help="only the first N held-out questions")
-    parser.add_argument("--systems", default=",".join(LABELS), help=f"comma-separated, of {list(LABELS)}")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="default: physical cores")
-    parser.add_argument("--chunk", type=int, default=128, help="questions per turn of each system")
     parser.add_argument("--batch-size", type=int, default=32, help="docqa windows per forward pass")
     parser.add_argument("--questions-per-call", type=int, default=64, help="questions per run_batch call")
     args = parser.parse_args()
-    args.systems = [name.strip() for name in args.systems.split(",") if name.strip()]
-    unknown = [name for name in args.systems if name not in LABELS]
-    if unknown:
-        parser.error(f"unknown systems {unknown}; known: {list(LABELS)}")
+    args.systems = _systems(parser, args.systems, list(LABELS))
     return args
 
 
