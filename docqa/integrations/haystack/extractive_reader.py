@@ -29,8 +29,8 @@ class ExtractiveReader(Configured):
     :mod:`docqa.integrations.haystack.answers`): ``score`` is the probability (a softmax over every candidate span
     of all the documents and the SQuAD 2.0 no-answer, so scores compare across documents); ``document`` is the
     document given, ``document_offset`` and ``context_offset`` are exact; with ``no_answer=True`` one answer has
-    ``data=None`` (the no-answer, with ``meta["no_answer_margin"]``), ranked among the spans, or appended after the
-    ``top_k`` spans when it ranks below them. :meth:`run_batch` answers many queries at once (docqa batches the
+    ``data=None`` (the no-answer, with ``meta["no_answer_margin"]``), where docqa's reader places it (``top_k``
+    counts as there). :meth:`run_batch` answers many queries at once (docqa batches the
     windows of all of them: faster than one :meth:`run` per query).
 
     Example (with a model in a local directory)::
