@@ -80,7 +80,7 @@ def check_same(mine: list[ExtractedAnswer], theirs: list[schema.Answer], query: 
 
 
 def test_no_answer_is_an_answer_without_data(reader: ExtractiveReader) -> None:
-    answers = reader.run("Who wrote Hamlet?", [Document(content="Bananas are rich in potassium.")], top_k=1)["answers"]
+    answers = reader.run("Who wrote Hamlet?", [Document(content="Bananas.")], top_k=5)["answers"]  # few spans
     no_answer = [a for a in answers if a.data is None]
     assert len(no_answer) == 1 and no_answer[0].document is None and no_answer[0].document_offset is None
     assert isinstance(no_answer[0].meta["no_answer_margin"], float)
