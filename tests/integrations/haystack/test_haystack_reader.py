@@ -58,7 +58,7 @@ def test_answers_equal_docqa_readers_own(reader: ExtractiveReader, held_out: lis
     expected_batched = own.run_batch(queries, docqa_documents)["answers"]
     for (query, documents), mine, theirs in zip(held_out, batched, expected_batched, strict=True):
         check_same(mine, theirs, query, documents)
-    for (query, documents), docqa_group in zip(held_out[:2], docqa_documents, strict=False):
+    for (query, documents), docqa_group in zip(held_out[:1], docqa_documents, strict=False):
         check_same(reader.run(query, documents)["answers"], own.run(query, docqa_group)["answers"], query, documents)
 
 
@@ -113,7 +113,7 @@ def test_context_is_a_window_of_whole_words_around_the_span(
 
 
 def test_context_of_real_answers_is_exact(reader: ExtractiveReader) -> None:
-    words = " ".join(f"word{i}" for i in range(300))
+    words = " ".join(f"word{i}" for i in range(60))
     document = Document(content=f"{words} My name is John and I live in Hyderabad. {words}")
     answers = [a for a in reader.run("Where do I live?", [document])["answers"] if a.data is not None]
     assert answers
