@@ -22,7 +22,7 @@ its own way); HasAns F1 when always answering (the best span, whatever the no-an
 often the top answer and the best span equal docqa's reader's; how often the whole answer list (texts, scores,
 offsets) is identical to docqa's reader's; the worker's peak RSS. Run from the repository root::
 
-    python bench/haystack_reader.py                      # all systems, 1,629 questions (about 6 idle minutes)
+    python bench/haystack_reader.py                      # all systems, 1,629 questions (about 10 minutes)
     python bench/haystack_reader.py --limit 200 --systems component,peer   # a quick check
 """
 
