@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from docqa.readers.extractive_reader import ExtractiveReader
+from docqa.schema import Answer, Document
 
 
-def _wait_for(gate: str | None) -> None:
+def wait_for(gate: str | None) -> None:
     while gate is not None and not Path(gate).exists():
         time.sleep(0.02)
 
@@ -22,9 +22,15 @@ class GatedReader(ExtractiveReader):
         self.read_gate = read_gate
 
     def warm_up(self) -> None:
-        _wait_for(self.load_gate)
+        wait_for(self.load_gate)
         super().warm_up()
 
-    def run_batch(self, query: list[str], documents: list[list[Any]], *args: Any, **options: Any) -> Any:
-        _wait_for(self.read_gate)
-        return super().run_batch(query, documents, *args, **options)
+    def run_batch(
+        self,
+        query: list[str],
+        documents: list[list[Document]],
+        top_k: int | None = None,
+        no_answer_threshold: float | None = None,
+    ) -> dict[str, list[list[Answer]]]:
+        wait_for(self.read_gate)
+        return super().run_batch(query, documents, top_k, no_answer_threshold)
