@@ -231,7 +231,7 @@ def _run_group(group: list[BatchJob]) -> list[Any]:
 def _split(output: Any, sizes: list[int]) -> list[Any]:
     """A merged call's output cut back into the jobs' parts: each list of a ``run_batch`` dict, or the list."""
     bounds = [0, *itertools.accumulate(sizes)]
-    pieces = list(zip(bounds, bounds[1:]))
+    pieces = list(itertools.pairwise(bounds))
     if isinstance(output, Mapping):
         return [{name: values[start:end] for name, values in output.items()} for start, end in pieces]
     return [output[start:end] for start, end in pieces]

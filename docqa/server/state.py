@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from docqa.errors import DocqaError
-from docqa.schema import Document
 from docqa.readers.settings import ReaderSettings
+from docqa.schema import Document
 from docqa.server.batching import BatchedComponent, BatchJob, MicroBatcher, run_jobs
 from docqa.server.config import ServerConfig
 from docqa.server.metrics import ServerMetrics
@@ -131,7 +131,8 @@ class ServerState:
 
             assert config.store is not None
             store = InMemoryDocumentStore(path=str(Path(config.store)))
-            qa = ExtractiveQAPipeline.bm25(store, model=config.model or _default_reader(), retriever_top_k=config.retriever_top_k)
+            model = config.model or _default_reader()
+            qa = ExtractiveQAPipeline.bm25(store, model=model, retriever_top_k=config.retriever_top_k)
         if store is not None:
             self._attach_log(store)
         self.store, self.qa, self.reader_name = store, qa, qa.reader

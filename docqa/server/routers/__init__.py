@@ -8,9 +8,7 @@ from docqa.server.routers import documents, health, metrics, query, score
 from docqa.server.schemas import ErrorOut
 
 #: The error responses any route may give, each a one-line ``{"detail"}`` (see :mod:`docqa.server.errors`).
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 409, 413, 422, 503)
-}
+ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorOut} for code in (400, 401, 403, 409, 413, 422, 503)}
 
 
 def api_router() -> APIRouter:

@@ -34,7 +34,6 @@ from docqa.server.schemas import (
 router = APIRouter(tags=["documents"])
 
 
-
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
     """A pydantic JSON schema with its ``$defs`` references replaced by the definitions themselves."""
     definitions = schema.pop("$defs", {})
