@@ -64,3 +64,5 @@ def test_concurrent_mixed_clients(serve, qa_store: Path, tiny_bert_qa_dir: Path,
     assert client.get("/documents/count").json()["count"] == expected
     stored = client.post("/documents/search", json={"filters": None}).json()["documents"]
     assert len(stored) == expected and len({doc["id"] for doc in stored}) == expected
+    everything = client.request("DELETE", "/documents", json={"all": True})  # said explicitly, never by accident
+    assert everything.json() == {"deleted": expected} and client.get("/documents/count").json()["count"] == 0
