@@ -94,7 +94,7 @@ class ServerState:
         if READER in self.loading and self.qa is None:
             self._step(READER, self._load_reader)
         for name in self._pipeline_names():
-            self._step(name, lambda name=name: self._warm_component(name))  # type: ignore[misc]
+            self._step(name, functools.partial(self._warm_component, name))
         if DOCUMENT_EMBEDDER in self.loading:
             self._step(DOCUMENT_EMBEDDER, self._load_document_embedder)
         if FILL_MASK in self.loading:
