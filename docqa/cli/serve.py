@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from docqa.cli._common import allow_module_option, fail, handle_errors
+from docqa.hub import looks_like_path
 
 
 def serve(
@@ -59,6 +60,9 @@ def serve(
         fail("nothing to serve: give --store DIR, --pipeline FILE.yaml, --model M or --fill-mask-model M")
     if pipeline is not None and not pipeline.is_file():
         fail(f"no pipeline file at {pipeline}")
+    for option, value in (("--model", model), ("--fill-mask-model", fill_mask_model)):
+        if value is not None and looks_like_path(value) and not Path(value).expanduser().is_dir():
+            fail(f"{option} {value}: no model directory there (give a directory holding config.json and the weights)")
     if api_key is not None and not api_key.strip():
         fail("the API key is empty (--api-key or DOCQA_API_KEY)")
     if store is not None and not read_only and store.is_dir():

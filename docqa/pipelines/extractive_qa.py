@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from docqa.core.pipeline import Pipeline
+from docqa.core.pipeline import AsyncRunBatch, Pipeline
 from docqa.errors import PipelineError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
@@ -173,6 +173,23 @@ class ExtractiveQAPipeline:
         feeder = self._feeder()
         data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
         results = self.pipeline.run_batch(data, include_outputs_from={feeder[0], self.reader})
+        return [self._answers(result, feeder) for result in results]
+
+    async def run_batch_async(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k_retriever: int | None = None,
+        top_k_reader: int | None = None,
+        filters: dict[str, Any] | None = None,
+        overrides: Mapping[str, AsyncRunBatch] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`run_batch` on an event loop: the whole pipeline, the components named in ``overrides`` awaited
+        through them (see :meth:`Pipeline.run_batch_async`), the others in worker threads."""
+        feeder = self._feeder()
+        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        include = {feeder[0], self.reader}
+        results = await self.pipeline.run_batch_async(data, include_outputs_from=include, overrides=overrides)
         return [self._answers(result, feeder) for result in results]
 
     def dumps(self) -> str:

@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from docqa.core.component import component
+from docqa.core.component import component, copy_component
 from docqa.core.validation import check_int
 from docqa.errors import ComponentError
 from docqa.hub import resolve_device
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
 from docqa.readers.model_loading import load_qa_model
+from docqa.readers.settings import ReaderSettings
 from docqa.readers.span_decoding import best_spans, null_scores
 from docqa.readers.windows import (
     Window,
@@ -174,6 +175,17 @@ class ExtractiveReader:
             qa_model = load_onnx_model(self.model, qa_model, names, optimize=self.onnx_optimize, quantize=self.quantize)
         self._tokenizer = tokenizer
         self._model = qa_model
+
+    def with_settings(self, settings: ReaderSettings) -> ExtractiveReader:
+        """This reader with ``settings`` (a request's window geometry, answer length, word alignment, no-answer
+        scoring): itself when they are its own, else a copy sharing its loaded model (loaded now if it was not).
+        Raises :class:`ComponentError` when the model cannot read windows of these settings."""
+        if settings == ReaderSettings.of(self):
+            return self
+        self.warm_up()
+        configured = copy_component(self, **settings.as_dict())
+        configured._check_window_geometry(self._tokenizer, self._model)
+        return configured
 
     def _check_window_geometry(self, tokenizer: Any, qa_model: Any) -> None:
         room = self.max_seq_len - self.max_query_length - tokenizer.num_special_tokens_to_add(pair=True)

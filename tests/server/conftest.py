@@ -2,7 +2,8 @@
 
 - ``serve(*cli_args, env=None, wait_ready=True) -> Server``: a factory; every server it starts is stopped at teardown.
 - ``qa_store``: a saved store with a few short documents (among them the model card's "John ... Hyderabad" one).
-- ``live_server``: one server per module over a copy of ``qa_store`` with the real small reader, ready.
+- ``live_server``: one server for the session over a copy of ``qa_store`` with the real small reader and a tiny
+  fill-mask model, ready (tests that write to it count relative to what they find).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def masked_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_masked_lm("bert", tmp_path_factory.mktemp("masked-lm"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(qa_store: Path, masked_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("live")
     store = str(store_copy(qa_store, folder / "store"))

@@ -428,3 +428,27 @@ def test_a_model_that_fails_to_load_is_reported_in_one_line(
     expect(page.get_by_role("alert")).to_have_text(message)
     expect(page.locator("#ask-hint")).to_be_hidden()
     shots.take(page, "load-failed")
+
+
+# ---- the API docs ------------------------------------------------------------------------------------
+
+
+def test_api_docs_render_with_the_network_blocked(live_server: Any, page: Page, shots: Shots) -> None:
+    """/docs (Swagger UI) served whole by docqa: with every other host blocked, the operations render."""
+    blocked: list[str] = []
+
+    def this_server_only(route: Any) -> None:
+        if route.request.url.startswith(live_server.url + "/"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", this_server_only)
+    page.goto(live_server.url + "/docs")
+    for path in ("/query", "/score", "/documents", "/documents/search", "/ready"):
+        expect(page.locator(f'.opblock-summary-path[data-path="{path}"]').first).to_be_visible()
+    page.locator('.opblock-summary-path[data-path="/score"]').first.click()  # the typed request body renders
+    expect(page.locator(".opblock-body").first).to_contain_text("handle_impossible_answer")
+    shots.take(page, "api-docs-offline")
+    assert blocked == []
