@@ -25,6 +25,7 @@ from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.document_stores.wal import check_writer
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
+from docqa.preprocessors.document_splitter import INDEX_SPLIT
 
 
 def index(
@@ -32,9 +33,11 @@ def index(
     store: str | None = typer.Option(
         None, "--store", "-s", help=STORE_HELP + " A directory is created if missing; required unless --pipeline."
     ),
-    split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
-    split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
-    split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
+    split_by: str = typer.Option(INDEX_SPLIT["split_by"], help="Passage unit: word, sentence or passage."),
+    split_length: int = typer.Option(INDEX_SPLIT["split_length"], help="Passage length in units of --split-by."),
+    split_overlap: int = typer.Option(
+        INDEX_SPLIT["split_overlap"], help="Overlap between consecutive passages, in the same units."
+    ),
     embed: bool = typer.Option(False, "--embed", help="Also embed passages for dense and hybrid search."),
     embedding_model: str | None = typer.Option(
         None,
