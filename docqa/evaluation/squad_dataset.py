@@ -135,7 +135,9 @@ class SquadDataset:
             if paragraph.context.strip():
                 texts.setdefault(paragraph.article, []).append(paragraph.context.strip())
                 titles[paragraph.article] = paragraph.title
-        return [Document("\n\n".join(parts), meta={"title": titles[a], "squad_article": a}) for a, parts in texts.items()]
+        return [
+            Document("\n\n".join(parts), meta={"title": titles[a], "squad_article": a}) for a, parts in texts.items()
+        ]
 
 
 def detect_version(data: dict[str, Any]) -> tuple[str, str]:

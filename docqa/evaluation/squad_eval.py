@@ -8,15 +8,15 @@ Two modes:
   article's paragraphs joined by a blank line, split into passages of 120 words sharing 20 with their
   neighbours), so an answer may be found in two overlapping passages, as in use.
 
-Every threshold docqa reports or writes is in the reader's ``no_answer_threshold`` units (answer when best span -
-null score is at least it). Outputs follow the official formats: ``predictions.json`` maps each question id to the predicted text
-(``""`` when the reader predicts no answer) and ``na_probs.json`` maps it to a **no-answer score**:
-``null_score - best_span_score``, i.e. minus the reader's ``meta["no_answer_margin"]``. Higher means more
-likely unanswerable, and the reader predicts no answer exactly when this score exceeds
-``-no_answer_threshold``; so the official ``--na-prob-thresh`` for the reader's decisions is
-``-no_answer_threshold``, and a best threshold ``b`` found by the official search corresponds to the reader
-setting ``no_answer_threshold = -b``. A question with nothing to read (no retrieved text) gets the largest
-float as its score: no threshold makes it answerable.
+Every threshold docqa reports or writes is in the reader's ``no_answer_threshold`` units (answer when best
+span - null score is at least it): ``metrics.json`` gives the official script's best thresholds converted
+(``best_f1_no_answer_threshold``...). Outputs follow the official formats: ``predictions.json`` maps each
+question id to the predicted text (``""`` when the reader predicts no answer) and ``na_probs.json`` maps it to a
+**no-answer score** (the official format's own quantity, not a threshold): ``null_score - best_span_score``,
+i.e. minus the reader's ``meta["no_answer_margin"]``. Higher means more likely unanswerable, and the reader
+predicts no answer exactly when this score exceeds ``-no_answer_threshold``; so the official
+``--na-prob-thresh`` for the reader's decisions is ``-no_answer_threshold``. A question with nothing to read (no
+retrieved text) gets the largest float as its score: no threshold makes it answerable.
 
 Throughput: *passages* are the (question, document) pairs given to the reader (one per question in
 reader-only mode, up to ``retriever_top_k`` in open-domain mode); passages per second counts reader time only
@@ -38,7 +38,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from docqa.errors import ComponentError, DocqaError
-from docqa.evaluation._files import atomic_write_text
 from docqa.evaluation.squad_dataset import SquadDataset, SquadQuestion
 from docqa.evaluation.squad_metrics import (
     SquadV1Metrics,
@@ -48,6 +47,7 @@ from docqa.evaluation.squad_metrics import (
     squad_v2_metrics,
     threshold_sweep,
 )
+from docqa.files import atomic_write_text
 from docqa.schema import Answer, Document
 
 #: How a question gets the documents the reader reads.
@@ -249,13 +249,14 @@ def evaluate_reader(
     retriever_top_k: int = 10,
     batch_size: int = 64,
     limit: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     output_dir: str | Path | None = None,
 ) -> EvalResult:
     """Evaluate ``reader`` on the SQuAD 2.0 file ``squad_path`` (see the module doc for modes and outputs).
 
     ``batch_size`` questions go to ``reader.run_batch`` at once; ``limit`` keeps the first questions of the
-    file (open-domain retrieval still searches every paragraph); ``output_dir`` receives the result files.
+    file (open-domain retrieval still searches every article); ``progress``: a progress bar on stderr (``None``:
+    only when stderr is a terminal); ``output_dir`` receives the result files.
 
     Example::
 
@@ -298,12 +299,13 @@ def _predict(
     questions: list[SquadQuestion],
     retrieve: _Retrieve,
     batch_size: int,
-    progress: bool,
+    progress: bool | None,
 ) -> tuple[dict[str, _Prediction], float, int]:
     predictions: dict[str, _Prediction] = {}
     reader_seconds = 0.0
     passages = 0
-    with tqdm(total=len(questions), unit="q", desc="evaluating", disable=not progress) as bar:
+    disable = None if progress is None else not progress  # tqdm's None: only on a terminal
+    with tqdm(total=len(questions), unit="q", desc="evaluating", disable=disable) as bar:
         for start in range(0, len(questions), batch_size):
             batch = questions[start : start + batch_size]
             documents = [retrieve(question) for question in batch]

@@ -110,6 +110,7 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None,
         top_k_reader: int | None,
         filters: dict[str, Any] | None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         data: dict[str, Any] = {"query": query}
         for name in self.retrievers:
@@ -117,8 +118,9 @@ class ExtractiveQAPipeline:
             data[name] = {key: value for key, value in options.items() if value is not None}
         for name in self.query_embedders:
             data[name] = {"text": query}
-        if top_k_reader is not None:
-            data[self.reader] = {"top_k": top_k_reader}
+        reader = {"top_k": top_k_reader, "group_by": group_by}
+        if any(value is not None for value in reader.values()):
+            data[self.reader] = {key: value for key, value in reader.items() if value is not None}
         return data
 
     def _feeder(self) -> tuple[str, str]:
@@ -139,10 +141,13 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None = None,
         top_k_reader: int | None = None,
         filters: dict[str, Any] | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
-        """``{"answers": list[Answer], "documents": list[Document]}`` for ``query``."""
+        """``{"answers": list[Answer], "documents": list[Document]}`` for ``query``: ``top_k_reader`` answers
+        (and the no-answer entry) from ``top_k_retriever`` passages; ``group_by`` (``"span"`` or ``"text"``)
+        overrides the reader's."""
         feeder = self._feeder()
-        data = self._data(query, top_k_retriever, top_k_reader, filters)
+        data = self._data(query, top_k_retriever, top_k_reader, filters, group_by)
         return self._answers(self.pipeline.run(data, include_outputs_from={feeder[0], self.reader}), feeder)
 
     def retrieve(
@@ -168,10 +173,11 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None = None,
         top_k_reader: int | None = None,
         filters: dict[str, Any] | None = None,
+        group_by: str | None = None,
     ) -> list[dict[str, Any]]:
         """:meth:`run` for many queries; the reader reads them in one batch."""
         feeder = self._feeder()
-        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        data = [self._data(q, top_k_retriever, top_k_reader, filters, group_by) for q in queries]
         results = self.pipeline.run_batch(data, include_outputs_from={feeder[0], self.reader})
         return [self._answers(result, feeder) for result in results]
 

@@ -236,9 +236,15 @@ class ExtractiveReader:
         candidates = self._collect_candidates(questions, documents)
         answers = [
             rank_answers(
-                original, docs, found, top_k, self.no_answer, threshold,
-                group_by=grouping, retriever_weight=self.retriever_weight,
-            )  # fmt: skip
+                original,
+                docs,
+                found,
+                top_k,
+                self.no_answer,
+                threshold,
+                group_by=grouping,
+                retriever_weight=self.retriever_weight,
+            )
             for original, docs, found in zip(query, documents, candidates, strict=True)
         ]
         return {"answers": answers}

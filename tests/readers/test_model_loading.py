@@ -22,7 +22,7 @@ def _closed_port() -> int:
 def _assert_one_line_naming(error: ModelLoadError, model: str) -> None:
     message = str(error)
     assert "\n" not in message
-    assert model in message and "--model PATH" in message and "HF_HUB_OFFLINE=1" in message
+    assert model in message and 'model="/path"' in message and "HF_HUB_OFFLINE=1" in message
 
 
 def test_unknown_hub_id_offline(monkeypatch: pytest.MonkeyPatch) -> None:
