@@ -36,7 +36,7 @@ def answer_in_context(
 ) -> None:
     """Read ``context`` with a reader of ``reader_options`` (``model``, ``backend``...: its init parameters) and
     print the answers as ``docqa ask`` does."""
-    from docqa.cli.ask import show_answers
+    from docqa.cli._display import show_answers
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
     reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, **reader_options})

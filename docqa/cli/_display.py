@@ -1,15 +1,25 @@
-"""How the CLI shows answers on a terminal: one panel per answer (``docqa ask``, ``docqa run``)."""
+"""How the CLI shows answers: JSON (:mod:`docqa.answers`) or one panel per answer (``docqa ask``, ``docqa run``)."""
 
 from __future__ import annotations
 
 from rich.markup import escape
 from rich.panel import Panel
 
-from docqa.cli._common import console
+from docqa.cli._common import console, print_json
 from docqa.schema import Answer, AnswerSource, Span
 
 #: How many further places of an answer its panel names (the JSON lists them all).
 _PLACES_SHOWN = 3
+
+
+def show_answers(question: str, answers: list[Answer], json_output: bool) -> None:
+    """The answers as ``docqa ask`` prints them: JSON (:func:`docqa.answers.answers_json`) or panels."""
+    if json_output:
+        from docqa.answers import answers_json
+
+        print_json(answers_json(question, answers))
+    else:
+        print_answers(question, answers)
 
 
 def print_answers(question: str, answers: list[Answer], context_chars: int = 160) -> None:

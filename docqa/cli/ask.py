@@ -19,6 +19,7 @@ from docqa.cli._common import (
     print_json,
     warn,
 )
+from docqa.cli._display import show_answers
 from docqa.errors import ModelLoadError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Document
@@ -144,18 +145,6 @@ def _qa_pipeline(store: str | None, pipeline: Path | None, reader_options: dict[
     parameters = {name: value for name, value in reader_options.items() if name != "model"}
     model = reader_options.get("model", DEFAULT_READER_MODEL)
     return ExtractiveQAPipeline.bm25(open_store(store), model=model, reader_parameters=parameters)
-
-
-def show_answers(question: str, answers: list[Any], json_output: bool) -> None:
-    """The answers as ``docqa ask`` prints them: JSON (:func:`docqa.answers.answers_json`) or panels."""
-    if json_output:
-        from docqa.answers import answers_json
-
-        print_json(answers_json(question, answers))
-    else:
-        from docqa.cli._display import print_answers
-
-        print_answers(question, answers)
 
 
 def read_question(question: str) -> str:

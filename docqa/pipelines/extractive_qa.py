@@ -43,9 +43,11 @@ def build_bm25_qa_pipeline(
     reader_parameters: Mapping[str, Any] | None = None,
     store_name: str = "store",
 ) -> Pipeline:
-    """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``.
+    """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``: ``retriever_top_k``
+    passages read, ``reader_top_k`` answers (and the no-answer entry) returned.
 
-    ``reader_parameters`` passes further reader options (``no_answer``, ``device``...).
+    ``reader_parameters`` passes further reader options (``no_answer``, ``group_by``, ``retriever_weight``,
+    ``device``...).
     """
     from docqa.readers.extractive_reader import ExtractiveReader
     from docqa.retrievers.bm25_retriever import BM25Retriever

@@ -61,7 +61,7 @@ def build_hybrid_pipeline(
     ``[1, dense_weight]`` and ``rrf_k``. With ``ranker_model`` a :class:`~docqa.rankers.CrossEncoderRanker`
     re-orders the joiner's best ``ranker_candidates`` documents and keeps ``top_k``. With
     ``reader_model`` an :class:`~docqa.readers.ExtractiveReader` reads the final documents and returns
-    ``reader_top_k`` answers. Models are loaded on the first run (or ``pipeline.warm_up()``).
+    ``reader_top_k`` answers and the no-answer entry. Models are loaded on the first run (or ``pipeline.warm_up()``).
     """
     from docqa.embedders import SentenceTransformersTextEmbedder
     from docqa.joiners import DocumentJoiner
