@@ -87,7 +87,7 @@ def test_the_advised_threshold_reproduces_the_reported_best_score(small_squad: P
     assert "no-answer score" not in flat  # one unit: no row in the official na_prob units
 
 
-@pytest.mark.parametrize("option", ["--report", "--output"])
+@pytest.mark.parametrize("option", ["--report", "--out"])
 def test_a_file_where_a_folder_is_wanted_is_named(
     small_squad: Path, tiny_bert_qa_dir: Path, tmp_path: Path, option: str
 ) -> None:
