@@ -202,8 +202,9 @@ def records_from_body(body: dict[str, Any], task: Task, source: str = "") -> Bat
     )
 
 
-def read_batch_input(path: Path, task: Task) -> BatchInput:
-    """Read ``path``, a file or a folder of files (see the module doc).
+def read_batch_input(path: Path, task: Task, exclude: Path | None = None) -> BatchInput:
+    """Read ``path``, a file or a folder of files (see the module doc); in a folder, ``exclude`` (the batch's
+    output, when it lies there) is not input.
 
     Raises :class:`RequestError` naming the file for a body that does not validate, a file of no batch format,
     a CSV without the task's column, text that is not UTF-8, a folder without input files, and bodies of
@@ -211,14 +212,15 @@ def read_batch_input(path: Path, task: Task) -> BatchInput:
     if not path.is_dir():
         found = _read_file(path, task, "")
         return replace(found, lines=mark_duplicates(found.lines))
-    return _read_folder(path, task)
+    return _read_folder(path, task, exclude)
 
 
-def _read_folder(folder: Path, task: Task) -> BatchInput:
+def _read_folder(folder: Path, task: Task, exclude: Path | None) -> BatchInput:
     from docqa.converters.file_converter import expand_paths
 
     unreadable: list[Any] = []
-    files = expand_paths([folder], True, unreadable)
+    left_out = exclude.resolve() if exclude is not None else None
+    files = [file for file in expand_paths([folder], True, unreadable) if file.resolve() != left_out]
     inputs = [file for file in files if file.suffix.lower() in INPUT_SUFFIXES]
     skipped = [str(file) for file in files if file not in inputs] + [f"{u.path} ({u.reason})" for u in unreadable]
     if not inputs:

@@ -70,7 +70,7 @@ def batch(
 
     _check_options(task, pipeline, store, out, resume, overwrite)
     with handle_errors({model: "--model PATH"} if model is not None else None):
-        batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask")
+        batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask", exclude=out)
         _report_input(batch_input)
         config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k)
         show = progress and sys.stderr.isatty()

@@ -147,10 +147,12 @@ def test_csv_in_and_out_and_folders_of_inputs(tmp_path: Path, reader: Extractive
         expected_line(reader, str(i), q, c) | {"score": pytest.approx(expected_line(reader, "", q, c)["score"])}
         for i, (q, c) in enumerate(PAIRS[:2])
     ]
-    out = tmp_path / "answers.csv"
+    out = folder / "answers.csv"  # in the input folder: never read as input
     result = runner.invoke(app, ["batch", str(folder), "--out", str(out), "-m", MODEL])
     assert result.exit_code == 0, result.output
     assert "skipped" in result.stderr and "notes.md" in result.stderr
+    again = runner.invoke(app, ["batch", str(folder), "--out", str(out), "-m", MODEL, "--resume", "--json"])
+    assert again.exit_code == 0 and (json.loads(again.stdout)["done"], json.loads(again.stdout)["skipped"]) == (0, 3)
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["id"] for row in rows] == ["a.csv:0", "a.csv:1", "b1"]
