@@ -14,7 +14,9 @@ them, so the rows differ only by ranking):
 * merged spans (``group_by="span"``): the same characters of a source are one answer, probabilities summed;
 * grouped text (``group_by="text"``): answers with equal SQuAD-normalized text are one answer;
 * fusion: ``score + w * (BM25 score - best BM25 score)``, with ``w`` chosen on articles 13-14 (the best
-  always-answering HasAns F1 over a grid) and reported on 15-16 beside the other rows on 15-16.
+  always-answering HasAns F1 over a grid) and reported on 15-16 beside the other rows on 15-16;
+* docqa's defaults (``docqa ask --store``, ``ExtractiveQAPipeline.bm25``): grouped text and
+  ``w = BM25_RETRIEVER_WEIGHT``, on all of 13-16.
 
 Metrics are the official SQuAD 2.0 ones: "always" answers every question with its best answer (the goal: HasAns F1
 always answering), "at 0" is the reader's decision at ``no_answer_threshold=0``, "best F1" over every threshold.
@@ -22,6 +24,7 @@ Quality figures do not depend on the machine's load. About 10 minutes on an idle
 open-domain reading). Run from the repository root::
 
     python bench/answer_ranking.py
+    python bench/answer_ranking.py --cache .bench/ranking.pkl   # keep the candidates: later runs only rank
     python bench/answer_ranking.py --paragraphs 2     # smoke test: the first 2 paragraphs of each article
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import tempfile
 import time
@@ -47,6 +51,7 @@ from train_squad import PEER, SQUAD_DEV, TRAIN_ARTICLES  # noqa: E402  (path set
 import docqa.readers.extractive_reader as extractive_reader  # noqa: E402
 from docqa.evaluation import SquadDataset, evaluate_reader, squad_v2_metrics, threshold_sweep  # noqa: E402
 from docqa.evaluation.squad_eval import prediction_from_answers  # noqa: E402
+from docqa.pipelines import BM25_RETRIEVER_WEIGHT  # noqa: E402
 from docqa.readers import ExtractiveReader  # noqa: E402
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers  # noqa: E402
 from docqa.schema import Answer, Document  # noqa: E402
@@ -161,21 +166,40 @@ def by_articles(items: list[Recorded], dataset: SquadDataset, articles: set[int]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--paragraphs", type=int, default=None, help="Keep each article's first N (smoke test).")
+    parser.add_argument("--cache", type=Path, default=None, help="Pickle of the candidates: written, then reused.")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="docqa-ranking-") as folder:
-        eval_file = held_out(Path(folder), args.paragraphs)
-        dataset = SquadDataset.load(eval_file)
-        gold = dataset.gold_answers()
-        open_items, gold_items = read(eval_file, open_domain=True), read(eval_file, open_domain=False)
+    dataset, open_items, gold_items = recorded(args.paragraphs, args.cache)
+    gold = dataset.gold_answers()
     variants: list[tuple[str, Ranking]] = [
         ("today (each passage's span alone)", today),
         ('merged spans (group_by="span")', ranked("span")),
         ('grouped text (group_by="text")', ranked("text")),
     ]
+    defaults = (
+        f'docqa\'s defaults (group_by="text", w={BM25_RETRIEVER_WEIGHT:g})',
+        ranked("text", BM25_RETRIEVER_WEIGHT),
+    )
     print(f"reader {PEER.name}, articles 13-16 of the dev half, BM25 top 10 of 120-word passages (overlap 20)")
-    table("Open-domain, articles 13-16", [(n, scores(open_items, r, gold)) for n, r in variants], len(open_items))
+    rows = [(name, scores(open_items, ranking, gold)) for name, ranking in [*variants, defaults]]
+    table("Open-domain, articles 13-16", rows, len(open_items))
     table("Gold paragraph, articles 13-16", [(n, scores(gold_items, r, gold)) for n, r in variants], len(gold_items))
     fusion(open_items, dataset, gold, variants)
+
+
+def recorded(paragraphs: int | None, cache: Path | None) -> tuple[SquadDataset, list[Recorded], list[Recorded]]:
+    """The held-out file and its questions' candidates, open-domain and gold paragraph (read, or from ``cache``)."""
+    if cache is not None and cache.is_file():
+        with cache.open("rb") as handle:
+            found: tuple[SquadDataset, list[Recorded], list[Recorded]] = pickle.load(handle)  # a file this script wrote
+        return found
+    with tempfile.TemporaryDirectory(prefix="docqa-ranking-") as folder:
+        eval_file = held_out(Path(folder), paragraphs)
+        found = SquadDataset.load(eval_file), read(eval_file, open_domain=True), read(eval_file, open_domain=False)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("wb") as handle:
+            pickle.dump(found, handle)
+    return found
 
 
 def fusion(

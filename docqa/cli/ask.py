@@ -44,8 +44,8 @@ def ask(
         str | None,
         typer.Option(
             "--group-by",
-            help="span: one answer per place in a file; text: one answer per answer text, listing every place "
-            "(default: the reader's, span).",
+            help="text: one answer per answer text, listing every place; span: one answer per place in a file "
+            "(default: the reader's, text).",
         ),
     ] = None,
     retriever_weight: Annotated[
@@ -54,7 +54,7 @@ def ask(
             "--retriever-weight",
             min=0.0,
             help="Fuse the retriever's scores into the answers' (answer score + W x (passage score - best)); "
-            "default: the reader's, 0 (off).",
+            "default: 0.5 with --store (BM25), the reader's with --pipeline; 0: off.",
         ),
     ] = None,
     retriever_top_k: Annotated[

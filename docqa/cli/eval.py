@@ -78,16 +78,17 @@ def squad(
     ] = 10,
     group_by: Annotated[
         str,
-        typer.Option("--group-by", help="span: one answer per place in a source; text: one answer per answer text."),
-    ] = "span",
+        typer.Option("--group-by", help="text: one answer per answer text (the default); span: one per place."),
+    ] = "text",
     retriever_weight: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--retriever-weight",
             min=0.0,
-            help="Open-domain: fuse BM25 scores into the answers' (answer score + W x (passage score - best)).",
+            help="Open-domain: fuse BM25 scores into the answers' (answer score + W x (passage score - best)); "
+            "default: 0.5 as docqa ask --store does (0: off).",
         ),
-    ] = 0.0,
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size (windows).")] = 32,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
     backend: Annotated[
@@ -98,6 +99,7 @@ def squad(
     """Run a reader over a SQuAD 2.0 (or 1.1) file and print the official metrics and throughput; every
     threshold it prints or writes is in --no-answer-threshold units."""
     from docqa.evaluation.squad_eval import evaluate_reader
+    from docqa.pipelines.extractive_qa import BM25_RETRIEVER_WEIGHT
     from docqa.readers import ExtractiveReader
 
     for option, folder in (("--out", output), ("--report", report)):
@@ -114,7 +116,7 @@ def squad(
             device=device,
             backend=backend,
             group_by=group_by,
-            retriever_weight=retriever_weight,
+            retriever_weight=BM25_RETRIEVER_WEIGHT if retriever_weight is None else retriever_weight,
         )
         result = evaluate_reader(
             reader,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from docqa.pipelines.extractive_qa import (
+    BM25_RETRIEVER_WEIGHT,
     DEFAULT_READER_MODEL,
     ExtractiveQAPipeline,
     build_bm25_qa_pipeline,
@@ -11,6 +12,7 @@ from docqa.pipelines.extractive_qa import (
 from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
 
 __all__ = [
+    "BM25_RETRIEVER_WEIGHT",
     "DEFAULT_READER_MODEL",
     "ExtractiveQAPipeline",
     "build_bm25_qa_pipeline",
