@@ -37,9 +37,10 @@ def answer_in_context(
     """Read ``context`` with a reader of ``reader_options`` (``model``, ``backend``...: its init parameters) and
     print the answers as ``docqa ask`` does."""
     from docqa.cli._display import show_answers
+    from docqa.pipelines.extractive_qa import QA_GROUP_BY
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-    reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, **reader_options})
+    reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, "group_by": QA_GROUP_BY, **reader_options})
     with handle_errors({reader.model: "--model PATH"}):
         reader.warm_up()
     show_answers(question, reader.run(query=question, documents=[context], top_k=top_k)["answers"], json_output)

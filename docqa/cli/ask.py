@@ -44,8 +44,8 @@ def ask(
         str | None,
         typer.Option(
             "--group-by",
-            help="text: one answer per answer text, listing every place; span: one answer per place in a file "
-            "(default: the reader's, text).",
+            help="text: one answer per answer text, listing every place (the default); span: one answer per place "
+            "in a file (default with --pipeline: the file's).",
         ),
     ] = None,
     retriever_weight: Annotated[

@@ -22,6 +22,11 @@ from docqa.errors import PipelineError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
 
+#: How the ready-made QA pipelines group their reader's answers: by SQuAD-normalized text (the reader component's
+#: own default is one answer per place, ``"span"``, as span decoders and the model cards answer). Measured by
+#: bench/answer_ranking.py: better answers open-domain and on gold paragraphs (see the README's "Answers").
+QA_GROUP_BY = "text"
+
 #: The reader's ``retriever_weight`` over docqa's BM25: answer score + 0.5 x (passage's BM25 score - the best
 #: passage's). Chosen by bench/answer_ranking.py on articles 13-14 of the SQuAD 2.0 dev half and checked on 15-16
 #: (always answering, answerable F1 41.9 against 29.6 without it; see the README's "Answers"). A weight is in the
@@ -50,8 +55,9 @@ def build_bm25_qa_pipeline(
     store_name: str = "store",
 ) -> Pipeline:
     """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``: ``retriever_top_k``
-    passages read, ``reader_top_k`` answers (and the no-answer entry) returned, the BM25 scores fused into the
-    answers' (``retriever_weight`` :data:`BM25_RETRIEVER_WEIGHT`).
+    passages read, ``reader_top_k`` answers (and the no-answer entry) returned, grouped by text
+    (:data:`QA_GROUP_BY`), the BM25 scores fused into the answers' (``retriever_weight``
+    :data:`BM25_RETRIEVER_WEIGHT`).
 
     ``reader_parameters`` passes further reader options (``no_answer``, ``group_by``, ``retriever_weight``,
     ``device``...).
@@ -59,7 +65,8 @@ def build_bm25_qa_pipeline(
     from docqa.readers.extractive_reader import ExtractiveReader
     from docqa.retrievers.bm25_retriever import BM25Retriever
 
-    parameters = {"retriever_weight": BM25_RETRIEVER_WEIGHT, **dict(reader_parameters or {})}
+    defaults = {"group_by": QA_GROUP_BY, "retriever_weight": BM25_RETRIEVER_WEIGHT}
+    parameters = {**defaults, **dict(reader_parameters or {})}
     reader = ExtractiveReader(model=model, top_k=reader_top_k, **parameters)
     pipeline = build_extractive_qa_pipeline(BM25Retriever(document_store=store, top_k=retriever_top_k), reader)
     pipeline.add_document_store(store_name, store)

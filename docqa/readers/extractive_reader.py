@@ -118,7 +118,7 @@ class ExtractiveReader:
         backend: str = "torch",
         align_to_words: bool = True,
         onnx_optimize: bool = True,
-        group_by: str = "text",
+        group_by: str = "span",
         retriever_weight: float = 0.0,
     ) -> None:
         for name, value in (
