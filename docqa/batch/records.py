@@ -248,12 +248,21 @@ def _read_file(path: Path, task: Task, source: str) -> BatchInput:
         except RequestError as error:
             raise RequestError(f"{path}: {error}", error.details) from None
     lines = list(parse_jsonl(text, task, source))
-    if lines and all(line.error is not None and "not valid JSON" in line.error["error"] for line in lines):
-        raise RequestError(
-            f"{path}: not JSON Lines, nor a request body ({lines[0].error['error'] if lines[0].error else ''}); "
-            "a CSV file must be named *.csv"
-        )
+    if lines and not _any_json_line(text):
+        first = lines[0].error["error"] if lines[0].error is not None else ""
+        raise RequestError(f"{path}: not JSON Lines, nor a request body ({first}); a CSV file must be named *.csv")
     return BatchInput(lines)
+
+
+def _any_json_line(text: str) -> bool:
+    """Whether some line of ``text`` is JSON (the first one, in a JSON Lines file): else it is no batch format."""
+    for raw_line in text.splitlines():
+        try:
+            json.loads(raw_line)
+        except json.JSONDecodeError:
+            continue
+        return True
+    return False
 
 
 def _whole_file_body(text: str) -> dict[str, Any] | None:
