@@ -37,7 +37,7 @@ def ask(store: Path, *options: str) -> list[dict[str, Any]]:
 
 def test_one_answer_per_place_in_the_file(store: Path) -> None:
     text = WARSAW.read_text(encoding="utf-8")
-    answers = ask(store, "-k", "8")
+    answers = ask(store, "-k", "8", "--group-by", "span", "--retriever-weight", "0")
     assert answers[0]["no_answer"]  # each place of "Vistula" alone ranks below the no-answer
     spans = [a for a in answers if not a["no_answer"]]
     places = [(a["source_span"]["start"], a["source_span"]["end"]) for a in spans]
@@ -58,7 +58,7 @@ def test_one_answer_per_place_in_the_file(store: Path) -> None:
 
 def test_grouped_by_text_vistula_beats_the_no_answer_with_every_place_listed(store: Path) -> None:
     text = WARSAW.read_text(encoding="utf-8")
-    grouped = ask(store, "-k", "3", "--group-by", "text")
+    grouped = ask(store, "-k", "3", "--group-by", "text", "--retriever-weight", "0")
     vistula, no_answer = grouped[0], next(a for a in grouped if a["no_answer"])
     assert normalize_answer(vistula["text"]) == "vistula" and vistula["probability"] > no_answer["probability"]
     places = {(s["source_span"]["start"], s["source_span"]["end"]) for s in vistula["sources"]}
@@ -66,7 +66,7 @@ def test_grouped_by_text_vistula_beats_the_no_answer_with_every_place_listed(sto
     for start, end in places:  # exact offsets into Warsaw.txt
         assert normalize_answer(text[start:end]) == "vistula"
     assert sum(s["probability"] for s in vistula["sources"]) == pytest.approx(vistula["probability"], rel=1e-9)
-    args = ["ask", QUESTION, "--store", str(store), "-m", READER, "--retriever-top-k", "6", "--group-by", "text"]
+    args = ["ask", QUESTION, "--store", str(store), "-m", READER, "--retriever-top-k", "6", "--retriever-weight", "0"]
     table = runner.invoke(app, args)
     flat = " ".join(table.stdout.replace("│", " ").split())  # the panels' text, borders left out
     assert table.exit_code == 0 and "1. Vistula" in flat and f"found in {len(places)} places" in flat
