@@ -40,7 +40,8 @@ def answer_in_context(
     from docqa.pipelines.extractive_qa import QA_GROUP_BY
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-    reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, "group_by": QA_GROUP_BY, **reader_options})
+    options = {name: value for name, value in reader_options.items() if value is not None}
+    reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, "group_by": QA_GROUP_BY, **options})
     with handle_errors({reader.model: "--model PATH"}):
         reader.warm_up()
     show_answers(question, reader.run(query=question, documents=[context], top_k=top_k)["answers"], json_output)

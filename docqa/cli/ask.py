@@ -90,7 +90,8 @@ def ask(
     --model (or named by the pipeline) that cannot be loaded is an error.
     """
     question = read_question(question) if context is None or question != "-" else question
-    reader_options = _reader_options(model, backend, group_by, retriever_weight)
+    _check_group_by(group_by)
+    reader_options = _reader_options(model, backend, retriever_weight)
     if context is not None:
         from docqa.cli._context import answer_in_context, read_context
 
@@ -100,7 +101,7 @@ def ask(
             fail("only one of the question and --context can be read from stdin (-)")
         question, document = read_question(question), read_context(context)
         with handle_errors():
-            answer_in_context(question, document, reader_options, top_k, json_output)
+            answer_in_context(question, document, {**reader_options, "group_by": group_by}, top_k, json_output)
         return
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml (or --context TEXT|FILE)")
@@ -117,19 +118,20 @@ def ask(
                 raise  # a model the user chose and that cannot be loaded is theirs to fix: an error
             _show_passages_instead(model_error(error, model_options), qa.retrieve(question, **options), json_output)
             return
-        answers = qa.run(question, top_k_reader=top_k, **options)["answers"]
+        answers = qa.run(question, top_k_reader=top_k, group_by=group_by, **options)["answers"]
     show_answers(question, answers, json_output)
 
 
-def _reader_options(
-    model: str | None, backend: str | None, group_by: str | None, retriever_weight: float | None
-) -> dict[str, Any]:
-    """The reader's init parameters the options set (those given)."""
+def _check_group_by(group_by: str | None) -> None:
     from docqa.readers.answer_ranking import GROUP_BY
 
     if group_by is not None and group_by not in GROUP_BY:
         fail(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
-    given = {"model": model, "backend": backend, "group_by": group_by, "retriever_weight": retriever_weight}
+
+
+def _reader_options(model: str | None, backend: str | None, retriever_weight: float | None) -> dict[str, Any]:
+    """The reader's init parameters the options set (those given)."""
+    given = {"model": model, "backend": backend, "retriever_weight": retriever_weight}
     return {name: value for name, value in given.items() if value is not None}
 
 

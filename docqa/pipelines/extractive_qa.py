@@ -22,9 +22,10 @@ from docqa.errors import PipelineError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
 
-#: How the ready-made QA pipelines group their reader's answers: by SQuAD-normalized text (the reader component's
-#: own default is one answer per place, ``"span"``, as span decoders and the model cards answer). Measured by
-#: bench/answer_ranking.py: better answers open-domain and on gold paragraphs (see the README's "Answers").
+#: How questions asked through :meth:`ExtractiveQAPipeline.bm25` (``docqa ask``, ``docqa batch --store``) group the
+#: reader's answers: by SQuAD-normalized text, asked per call, so that the reader itself keeps one answer per place
+#: (``"span"``, as span decoders and the model cards answer, for ``/score``). Measured by bench/answer_ranking.py:
+#: better answers open-domain and on gold paragraphs (see the README's "Answers").
 QA_GROUP_BY = "text"
 
 #: The reader's ``retriever_weight`` over docqa's BM25: answer score + 0.5 x (passage's BM25 score - the best
@@ -55,9 +56,8 @@ def build_bm25_qa_pipeline(
     store_name: str = "store",
 ) -> Pipeline:
     """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``: ``retriever_top_k``
-    passages read, ``reader_top_k`` answers (and the no-answer entry) returned, grouped by text
-    (:data:`QA_GROUP_BY`), the BM25 scores fused into the answers' (``retriever_weight``
-    :data:`BM25_RETRIEVER_WEIGHT`).
+    passages read, ``reader_top_k`` answers (and the no-answer entry) returned, the BM25 scores fused into the
+    answers' (``retriever_weight`` :data:`BM25_RETRIEVER_WEIGHT`).
 
     ``reader_parameters`` passes further reader options (``no_answer``, ``group_by``, ``retriever_weight``,
     ``device``...).
@@ -65,8 +65,7 @@ def build_bm25_qa_pipeline(
     from docqa.readers.extractive_reader import ExtractiveReader
     from docqa.retrievers.bm25_retriever import BM25Retriever
 
-    defaults = {"group_by": QA_GROUP_BY, "retriever_weight": BM25_RETRIEVER_WEIGHT}
-    parameters = {**defaults, **dict(reader_parameters or {})}
+    parameters = {"retriever_weight": BM25_RETRIEVER_WEIGHT, **dict(reader_parameters or {})}
     reader = ExtractiveReader(model=model, top_k=reader_top_k, **parameters)
     pipeline = build_extractive_qa_pipeline(BM25Retriever(document_store=store, top_k=retriever_top_k), reader)
     pipeline.add_document_store(store_name, store)
@@ -80,21 +79,30 @@ class ExtractiveQAPipeline:
     (a component whose class name ends in ``TextEmbedder``), as in ``examples/hybrid_qa.yaml``.
     ``retrievers`` are the components that ``top_k_retriever`` and ``filters`` go to (default: every
     component whose class name ends in ``Retriever``). The documents returned are those the reader read.
+    ``group_by`` (``"span"``, ``"text"``; ``None``: the reader's own setting) is asked of the reader with every
+    question unless a call says otherwise.
     """
 
-    def __init__(self, retriever: Any, reader: Any) -> None:
+    def __init__(self, retriever: Any, reader: Any, *, group_by: str | None = None) -> None:
         self.pipeline = build_extractive_qa_pipeline(retriever, reader)
         self.reader = "reader"
         self.retrievers: list[str] = ["retriever"]
         self.query_embedders: list[str] = []
+        self.group_by = group_by
 
     @classmethod
     def from_pipeline(
-        cls, pipeline: Pipeline, *, reader: str = "reader", retrievers: Sequence[str] | None = None
+        cls,
+        pipeline: Pipeline,
+        *,
+        reader: str = "reader",
+        retrievers: Sequence[str] | None = None,
+        group_by: str | None = None,
     ) -> ExtractiveQAPipeline:
         instance = cls.__new__(cls)
         instance.pipeline = pipeline
         instance.reader = reader
+        instance.group_by = group_by
         pipeline.get_component(reader)
         if retrievers is None:
             retrievers = [n for n, c in pipeline.components.items() if type(c).__name__.endswith("Retriever")]
@@ -110,9 +118,10 @@ class ExtractiveQAPipeline:
         return instance
 
     @classmethod
-    def bm25(cls, store: Any, **options: Any) -> ExtractiveQAPipeline:
-        """BM25 + reader over ``store``; ``options`` as for :func:`build_bm25_qa_pipeline`."""
-        return cls.from_pipeline(build_bm25_qa_pipeline(store, **options))
+    def bm25(cls, store: Any, *, group_by: str | None = QA_GROUP_BY, **options: Any) -> ExtractiveQAPipeline:
+        """BM25 + reader over ``store``, answers grouped by ``group_by`` (:data:`QA_GROUP_BY`); ``options`` as for
+        :func:`build_bm25_qa_pipeline`."""
+        return cls.from_pipeline(build_bm25_qa_pipeline(store, **options), group_by=group_by)
 
     @classmethod
     def load(
@@ -135,7 +144,7 @@ class ExtractiveQAPipeline:
             data[name] = {key: value for key, value in options.items() if value is not None}
         for name in self.query_embedders:
             data[name] = {"text": query}
-        reader = {"top_k": top_k_reader, "group_by": group_by}
+        reader = {"top_k": top_k_reader, "group_by": self.group_by if group_by is None else group_by}
         if any(value is not None for value in reader.values()):
             data[self.reader] = {key: value for key, value in reader.items() if value is not None}
         return data
