@@ -20,7 +20,7 @@ them, so the rows differ only by ranking):
 
 Metrics are the official SQuAD 2.0 ones: "always" answers every question with its best answer (the goal: HasAns F1
 always answering), "at 0" is the reader's decision at ``no_answer_threshold=0``, "best F1" over every threshold.
-Quality figures do not depend on the machine's load. About 20 minutes on an idle 2-core machine (most of it the
+Quality figures do not depend on the machine's load. About 11 minutes on a 2-core machine (most of it the
 open-domain reading). Run from the repository root::
 
     python bench/answer_ranking.py
