@@ -624,11 +624,19 @@ class Pipeline:
         allowed_modules: Collection[str] = (),
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
         source: str | None = None,
+        open_stores: bool = True,
     ) -> Pipeline:
-        """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules."""
+        """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules.
+        ``open_stores=False`` opens none of its document stores (to draw it, not to run it)."""
         pipeline = cls()
         serialization.build(
-            pipeline, text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides
+            pipeline,
+            text,
+            source=source,
+            base_dir=base_dir,
+            allowed_modules=allowed_modules,
+            overrides=overrides,
+            open_stores=open_stores,
         )
         return pipeline
 
@@ -639,10 +647,19 @@ class Pipeline:
         *,
         allowed_modules: Collection[str] = (),
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        open_stores: bool = True,
     ) -> Pipeline:
-        """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder."""
+        """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder.
+        ``open_stores=False`` opens none of its document stores (to draw it, not to run it)."""
         text, source, base_dir = serialization.read_pipeline_file(path)
-        return cls.loads(text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides)
+        return cls.loads(
+            text,
+            source=source,
+            base_dir=base_dir,
+            allowed_modules=allowed_modules,
+            overrides=overrides,
+            open_stores=open_stores,
+        )
 
     def dumps(self) -> str:
         """This pipeline as YAML that :meth:`loads` turns back into an identical pipeline."""

@@ -75,10 +75,12 @@ class FillMask:
         import torch
         from transformers import AutoModelForMaskedLM
 
-        from docqa.hub import load_transformers_model, resolve_device
+        from docqa.hub import MASKED_LM_HEAD, load_transformers_model, resolve_device
 
         self._torch_device = torch.device(resolve_device(self.device))
-        model, tokenizer = load_transformers_model(self.model, AutoModelForMaskedLM, "fill-mask model")
+        model, tokenizer = load_transformers_model(
+            self.model, AutoModelForMaskedLM, "fill-mask model", head=MASKED_LM_HEAD
+        )
         if tokenizer.mask_token_id is None:
             raise ComponentError(f"FillMask: the tokenizer of {self.model!r} has no mask token")
         accepted = inspect.signature(model.forward).parameters
