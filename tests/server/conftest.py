@@ -60,10 +60,14 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"docqa serve exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
-                if httpx.get(self.url + path, timeout=2.0).status_code == 200:
-                    return
+                response = httpx.get(self.url + path, timeout=2.0)
             except httpx.TransportError:
-                pass
+                time.sleep(0.1)
+                continue
+            if response.status_code == 200:
+                return
+            if "failed to load" in response.text:  # final: the server says retrying will not help
+                raise AssertionError(f"docqa serve: {path} {response.text}\n{self.log.read_text()}")
             time.sleep(0.1)
         raise AssertionError(f"docqa serve: {path} not 200 within {timeout} s:\n{self.log.read_text()}")
 

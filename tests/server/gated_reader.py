@@ -45,10 +45,11 @@ class GatedReader(ExtractiveReader):
         documents: list[list[Document]],
         top_k: int | None = None,
         no_answer_threshold: float | None = None,
+        group_by: str | None = None,
     ) -> dict[str, list[list[Answer]]]:
         mark(self.entered)
         wait_for(self.read_gate)
-        return super().run_batch(query, documents, top_k, no_answer_threshold)
+        return super().run_batch(query, documents, top_k, no_answer_threshold, group_by)
 
 
 class GatedTextEmbedder(SentenceTransformersTextEmbedder):

@@ -155,20 +155,20 @@ def check_answers_match(page: Page, body: dict[str, Any]) -> None:
             assert shown["heading"] == NO_ANSWER_TEXT and shown["mark"] is None
             continue
         passage = answer["passage"]
-        source = source_text(passage)
-        assert shown["mark"] == source[answer["start"] : answer["end"]] == answer["text"] == shown["heading"]
+        assert shown["mark"] == source_slice(passage, answer) == answer["text"] == shown["heading"]
         assert shown["before"] == passage["content"][: answer["passage_start"]]
         assert shown["passage"] == passage["content"]
         assert shown["source"] == f"{passage['meta']['file_name']} · characters {answer['start']}–{answer['end']}"
 
 
-def source_text(passage: dict[str, Any]) -> str:
-    """The file this test wrote, or, for a document of the conftest's store (stored whole), the passage itself."""
+def source_slice(passage: dict[str, Any], answer: dict[str, Any]) -> str:
+    """The characters at the answer's offsets into its source: the file this test wrote, or, for a passage of
+    another file (the conftest's store, other tests' uploads), the passage placed at its ``source_start``."""
     name = passage["meta"]["file_name"]
     if name in CORPUS:
-        return CORPUS[name]
-    assert "source_start" not in passage["meta"], passage
-    return str(passage["content"])
+        return CORPUS[name][answer["start"] : answer["end"]]
+    offset = passage["meta"].get("source_start", 0)
+    return str(passage["content"][answer["start"] - offset : answer["end"] - offset])
 
 
 def check_passages_match(page: Page, body: dict[str, Any]) -> None:
