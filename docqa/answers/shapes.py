@@ -47,7 +47,12 @@ def _finite(value: Any) -> Any:
 
 def passage_json(document: Document) -> dict[str, Any]:
     """A passage as answers carry it: ``{"id", "content", "meta", "score"}`` (no embedding)."""
-    return {"id": document.id, "content": document.content, "meta": _finite(document.meta), "score": document.score}
+    return {
+        "id": document.id,
+        "content": document.content,
+        "meta": _finite(document.meta),
+        "score": _finite(document.score),
+    }
 
 
 def source_json(source: AnswerSource) -> dict[str, Any]:

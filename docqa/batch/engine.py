@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docqa.answers import batch_line
 from docqa.errors import DocqaError
 from docqa.fill_mask.encoding import EncodedText, FillMaskInputError
 from docqa.formats.fill_mask import predictions_response, request_targets
-from docqa.formats.question_answering import answer_pairs, pair_responses
+from docqa.formats.question_answering import answer_pairs, pair_response
 from docqa.formats.requests import FillMaskParameters, QAParameters, Task
 from docqa.formats.responses import jsonable
 from docqa.schema import Answer, Document
@@ -112,17 +113,6 @@ def _process(records: Sequence[dict[str, Any]], engine: BatchEngine) -> list[dic
     return [lines[i] for i in range(len(records))]
 
 
-def qa_line(record_id: Any, answer: Answer, with_document: bool) -> dict[str, Any]:
-    """``{"id", "answer", "score", "start", "end"}`` (``answer: null`` for no answer; offsets into the source
-    document), plus ``document_id`` when the answer was retrieved from a store."""
-    line: dict[str, Any] = {"id": record_id, "answer": answer.text, "score": answer.probability}
-    line["start"] = answer.span.start if answer.span is not None else None
-    line["end"] = answer.span.end if answer.span is not None else None
-    if with_document:
-        line["document_id"] = answer.source_id
-    return line
-
-
 def _context_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> list[dict[str, Any]]:
     if not records:
         return []
@@ -133,14 +123,14 @@ def _context_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> li
     questions = [record["question"] for record in records]
     documents = [[Document(record["context"])] for record in records]
     answers = engine.reader.run_batch(questions, documents)["answers"]
-    return [qa_line(record["id"], found[0], False) for record, found in zip(records, answers, strict=True)]
+    return [batch_line(record["id"], found[0], False) for record, found in zip(records, answers, strict=True)]
 
 
 def _response_line(record_id: Any, answers: list[Answer], context: str, options: QAParameters) -> dict[str, Any]:
-    items = [item.model_dump() for item in pair_responses(answers, context, options)]
-    if options.response_format == "keyed":
-        return {"id": record_id, **{str(rank): item["answer"] for rank, item in enumerate(items)}}
-    return {"id": record_id, **items[0]} if options.top_k == 1 else {"id": record_id, "answers": items}
+    """The cards' answer of one pair (:func:`~docqa.formats.question_answering.pair_response`) as a line: its
+    keys beside ``id`` (one answer, or the keyed form), or ``{"id", "answers": [...]}`` for a list."""
+    shaped = jsonable(pair_response(answers, context, options))
+    return {"id": record_id, **shaped} if isinstance(shaped, dict) else {"id": record_id, "answers": shaped}
 
 
 def _retrieved_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> list[dict[str, Any]]:
@@ -150,7 +140,8 @@ def _retrieved_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> 
         message = "no context given and no --store or --pipeline to retrieve passages from"
         return [error_line(record, message) for record in records]
     results = engine.qa_pipeline.run_batch([record["question"] for record in records])
-    return [qa_line(record["id"], result["answers"][0], True) for record, result in zip(records, results, strict=True)]
+    lines = zip(records, results, strict=True)
+    return [batch_line(record["id"], result["answers"][0], True) for record, result in lines]
 
 
 def _fill_mask_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> list[dict[str, Any]]:

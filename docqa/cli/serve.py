@@ -13,7 +13,15 @@ from docqa.hub import looks_like_path
 
 
 def serve(
-    store: Annotated[Path | None, typer.Option("--store", "-s", help="Store directory (created if missing).")] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            "-s",
+            help="Store directory (created if missing), or a PostgreSQL DSN (postgresql://... or env:VARIABLE, "
+            "e.g. env:DOCQA_PG_DSN): written to directly, with no log or checkpoint.",
+        ),
+    ] = None,
     pipeline: Annotated[
         Path | None, typer.Option("--pipeline", "-p", help="Pipeline YAML (its store and reader) instead of --store.")
     ] = None,
@@ -55,9 +63,9 @@ def serve(
     from docqa.server import Batching, Limits, ServerConfig, create_app
 
     if store is not None and pipeline is not None:
-        fail("give --store DIR or --pipeline FILE.yaml, not both (a pipeline names its own store)")
+        fail("give --store DIR|DSN or --pipeline FILE.yaml, not both (a pipeline names its own store)")
     if store is None and pipeline is None and model is None and fill_mask_model is None:
-        fail("nothing to serve: give --store DIR, --pipeline FILE.yaml, --model M or --fill-mask-model M")
+        fail("nothing to serve: give --store DIR|DSN, --pipeline FILE.yaml, --model M or --fill-mask-model M")
     if pipeline is not None and not pipeline.is_file():
         fail(f"no pipeline file at {pipeline}")
     for option, value in (("--model", model), ("--fill-mask-model", fill_mask_model)):
@@ -65,13 +73,10 @@ def serve(
             fail(f"{option} {value}: no model directory there (give a directory holding config.json and the weights)")
     if api_key is not None and not api_key.strip():
         fail("the API key is empty (--api-key or DOCQA_API_KEY)")
-    if store is not None and not read_only and store.is_dir():
-        from docqa.document_stores.wal import check_writer
-
-        with handle_errors():
-            check_writer(store)  # another docqa serve writes this store: say so now, not in /ready later
+    if store is not None:
+        _check_store(store, read_only)
     config = ServerConfig(
-        store=str(store) if store is not None else None,
+        store=store,
         pipeline=str(pipeline) if pipeline is not None else None,
         model=model,
         fill_mask_model=fill_mask_model,
@@ -88,3 +93,17 @@ def serve(
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     uvicorn.run(create_app(config), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+
+
+def _check_store(store: str, read_only: bool) -> None:
+    """Say now, in one line, what would only show in /ready later: a DSN naming an unset variable, another
+    ``docqa serve`` writing the store directory."""
+    from docqa.document_stores.postgres import is_postgres_spec, resolve_dsn
+
+    with handle_errors():
+        if is_postgres_spec(store):
+            resolve_dsn(store)
+        elif not read_only and Path(store).is_dir():
+            from docqa.document_stores.wal import check_writer
+
+            check_writer(Path(store))

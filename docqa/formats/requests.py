@@ -86,8 +86,9 @@ class QAParameters(_Strict):
     response_format: Literal["answers", "keyed"] = "answers"
 
     def reader_settings(self) -> ReaderSettings:
-        """The reader settings these parameters ask for (the no-answer always scored, so that
-        ``handle_impossible_answer`` can rank it)."""
+        """The reader settings these parameters ask for: the no-answer always scored, so that
+        ``handle_impossible_answer`` can rank it, and one answer per span (``group_by="span"``), as the cards and
+        transformers' pipeline answer, whatever the served reader groups by."""
         return ReaderSettings(
             max_seq_len=self.max_seq_len,
             doc_stride=self.doc_stride,
@@ -95,6 +96,7 @@ class QAParameters(_Strict):
             max_answer_length=self.max_answer_len,
             align_to_words=self.align_to_words,
             no_answer=True,
+            group_by="span",
         )
 
     @model_validator(mode="after")

@@ -214,12 +214,13 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None = None,
         top_k_reader: int | None = None,
         filters: dict[str, Any] | None = None,
+        group_by: str | None = None,
         overrides: Mapping[str, AsyncRunBatch] | None = None,
     ) -> list[dict[str, Any]]:
         """:meth:`run_batch` on an event loop: the whole pipeline, the components named in ``overrides`` awaited
         through them (see :meth:`Pipeline.run_batch_async`), the others in worker threads."""
         feeder = self._feeder()
-        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        data = [self._data(q, top_k_retriever, top_k_reader, filters, group_by) for q in queries]
         include = {feeder[0], self.reader}
         results = await self.pipeline.run_batch_async(data, include_outputs_from=include, overrides=overrides)
         return [self._answers(result, feeder) for result in results]

@@ -1,5 +1,5 @@
-"""The reader settings one request may choose, validated once: window geometry, answer length, word alignment and
-no-answer scoring.
+"""The reader settings one request may choose, validated once: window geometry, answer length, word alignment,
+no-answer scoring and how answers are merged (``group_by``).
 
 A server or a batch job holds one loaded :class:`~docqa.readers.ExtractiveReader` and answers each request with
 the settings it asked for: ``reader.with_settings(settings)`` is a view of the reader with them, sharing the loaded
@@ -20,6 +20,7 @@ from typing import Any
 
 from docqa.core.validation import check_int
 from docqa.errors import ComponentError
+from docqa.readers.answer_ranking import check_group_by
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ReaderSettings:
     max_answer_length: int = 30
     align_to_words: bool = True
     no_answer: bool = True
+    group_by: str = "span"
 
     def __post_init__(self) -> None:
         for name in ("max_seq_len", "max_query_length", "max_answer_length"):
@@ -45,6 +47,7 @@ class ReaderSettings:
         for name in ("align_to_words", "no_answer"):
             if not isinstance(getattr(self, name), bool):
                 raise ComponentError(f"ReaderSettings: {name} must be true or false, got {getattr(self, name)!r}")
+        check_group_by("ReaderSettings", self.group_by)
         room = self.max_seq_len - self.max_query_length
         if self.doc_stride >= room:
             raise ComponentError(

@@ -5,11 +5,11 @@ Responses are constructed by the code (``AnswerOut.of(answer)``...), so what the
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from docqa.answers import answer_json, passage_json
 from docqa.formats.requests import NonEmptyStr
 from docqa.schema import Answer, Document
 
@@ -19,13 +19,19 @@ class _Strict(BaseModel):
 
 
 class QueryRequest(_Strict):
-    """One question (``query``) or several (``queries``); ``top_k`` answers each (default: the reader's)."""
+    """One question (``query``) or several (``queries``); ``top_k`` answers each (default: the reader's), merged
+    as ``group_by`` says (default: as the served pipeline does, ``"text"`` with ``--store`` and the example files)."""
 
     query: str | None = None
     queries: list[str] | None = None
     top_k: int | None = Field(default=None, ge=1)
     filters: dict[str, Any] | None = None
     include_documents: bool = False
+    group_by: Literal["span", "text"] | None = Field(
+        default=None,
+        description='"span": one answer per place in a source document; "text": one answer per answer text, listing '
+        "every place in its sources (default: the served pipeline's, text with --store and the example pipelines)",
+    )
 
     @model_validator(mode="after")
     def _one_of_them(self) -> QueryRequest:
@@ -38,18 +44,9 @@ class QueryRequest(_Strict):
         return ("query", [self.query]) if self.query is not None else ("queries", list(self.queries or []))
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: such numbers (also inside meta) become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
-
-
 class DocumentOut(BaseModel):
+    """A passage or stored document, as answers carry it (:func:`docqa.answers.passage_json`; no embedding)."""
+
     id: str
     content: str
     meta: dict[str, Any]
@@ -57,43 +54,70 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, document: Document) -> DocumentOut:
-        return cls(id=document.id, content=document.content, meta=_finite(document.meta), score=_finite(document.score))
+        return cls.model_validate(passage_json(document))
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+
+
+class SourceOut(BaseModel):
+    """One place an answer was found (:func:`docqa.answers.source_json`)."""
+
+    document_id: str = Field(description="the passage's id")
+    source_id: str = Field(description="the source document's id (the file the passage was split from)")
+    source_span: SpanOut = Field(description="offsets into the source document")
+    passage_span: SpanOut = Field(description="offsets into the passage's content")
+    score: float | None
+    probability: float = Field(description="this place's share of the answer's probability")
+    meta: dict[str, Any] = Field(description="the passage's meta")
 
 
 class AnswerOut(BaseModel):
-    """An answer: its text (``null`` for the no-answer), offsets into the source document and into the passage
-    read, the passage itself and the reader's scores."""
+    """An answer (:func:`docqa.answers.answer_json`, the JSON of ``docqa ask --json``): its text (``null`` for the
+    no-answer), offsets into the source document (``source_span``) and into the passage read (``passage_span``),
+    the passage, the reader's scores, and every place it was found (``sources``, best first: several when the same
+    characters lie in overlapping passages, or with ``group_by: "text"`` the same text in several places).
+
+    ``start``, ``end``, ``passage_start`` and ``passage_end`` are the spans' offsets under their 0.1 names, kept one
+    more release."""
 
     text: str | None
     no_answer: bool
-    score: float
+    score: float | None
     probability: float
-    document_id: str | None
+    document_id: str | None = Field(description="the passage's id")
     source_id: str | None
-    start: int | None = Field(description="offset into the source document")
-    end: int | None
-    passage_start: int | None = Field(description="offset into passage.content")
-    passage_end: int | None
+    source_span: SpanOut | None = Field(description="offsets into the source document")
+    passage_span: SpanOut | None = Field(description="offsets into passage.content")
     passage: DocumentOut | None
+    sources: list[SourceOut]
     meta: dict[str, Any]
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
-        doc, span, local = answer.document, answer.span, answer.document_span
-        return cls(
-            text=answer.text,
-            no_answer=answer.is_no_answer,
-            score=answer.score if math.isfinite(answer.score) else 0.0,
-            probability=answer.probability,
-            document_id=doc.id if doc is not None else None,
-            source_id=answer.source_id,
-            start=span.start if span is not None else None,
-            end=span.end if span is not None else None,
-            passage_start=local.start if local is not None else None,
-            passage_end=local.end if local is not None else None,
-            passage=DocumentOut.of(doc) if doc is not None else None,
-            meta=_finite(answer.meta),
-        )
+        return cls.model_validate(answer_json(answer, deprecated_keys=False))
+
+    @computed_field(deprecated="source_span.start")  # type: ignore[prop-decorator]
+    @property
+    def start(self) -> int | None:
+        return self.source_span.start if self.source_span is not None else None
+
+    @computed_field(deprecated="source_span.end")  # type: ignore[prop-decorator]
+    @property
+    def end(self) -> int | None:
+        return self.source_span.end if self.source_span is not None else None
+
+    @computed_field(deprecated="passage_span.start")  # type: ignore[prop-decorator]
+    @property
+    def passage_start(self) -> int | None:
+        return self.passage_span.start if self.passage_span is not None else None
+
+    @computed_field(deprecated="passage_span.end")  # type: ignore[prop-decorator]
+    @property
+    def passage_end(self) -> int | None:
+        return self.passage_span.end if self.passage_span is not None else None
 
 
 class QueryResult(BaseModel):

@@ -127,10 +127,8 @@ class ServerState:
             stores = list(pipeline.document_stores.values())
             store = stores[0] if stores else None
         else:
-            from docqa.document_stores.in_memory import InMemoryDocumentStore
-
             assert config.store is not None
-            store = InMemoryDocumentStore(path=str(Path(config.store)))
+            store = open_served_store(config.store)
             model = config.model or _default_reader()
             qa = ExtractiveQAPipeline.bm25(store, model=model, retriever_top_k=config.retriever_top_k)
         if store is not None:
@@ -142,10 +140,12 @@ class ServerState:
             self.loading[after:after] = [*qa.pipeline.components, *extra]
 
     def _attach_log(self, store: Any) -> None:
-        """Give a store with a path its write-ahead log (saving it first if it was never saved)."""
+        """Give an in-memory store with a path its write-ahead log (saving it first if it was never saved). Other
+        stores (PostgreSQL) are durable themselves: writes go straight to them, with no log and no checkpoint."""
+        from docqa.document_stores.in_memory import InMemoryDocumentStore
         from docqa.document_stores.wal import WriteAheadLog
 
-        if getattr(store, "path", None) is None or self.config.read_only or not hasattr(store, "wal"):
+        if not isinstance(store, InMemoryDocumentStore) or store.path is None or self.config.read_only:
             return
         if not (Path(store.path) / "manifest.json").is_file():
             store.save()
@@ -235,14 +235,22 @@ class ServerState:
 
     @property
     def writes_allowed(self) -> bool:
-        return self.config.writes_possible and (self.store is None or getattr(self.store, "path", None) is not None)
+        """Whether this server takes writes: not ``--read-only``, and a store that keeps them (not an in-memory
+        store without a directory, whose writes would be lost at exit)."""
+        from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+        volatile = isinstance(self.store, InMemoryDocumentStore) and self.store.path is None
+        return self.config.writes_possible and not volatile
 
     async def answer(
-        self, queries: list[str], top_k: int | None, filters: dict[str, Any] | None
+        self, queries: list[str], *, top_k: int | None, filters: dict[str, Any] | None, group_by: str | None
     ) -> list[dict[str, Any]]:
-        """The served pipeline run whole for ``queries``: ``{"answers", "documents"}`` per query."""
+        """The served pipeline run whole for ``queries``: ``{"answers", "documents"}`` per query; ``top_k`` and
+        ``group_by`` (``None``: the served pipeline's) are asked of the reader."""
         overrides = {name: proxy.run_batch for name, proxy in self.overrides.items()}
-        return await self.qa.run_batch_async(queries, top_k_reader=top_k, filters=filters, overrides=overrides)
+        return await self.qa.run_batch_async(
+            queries, top_k_reader=top_k, filters=filters, group_by=group_by, overrides=overrides
+        )
 
     async def write(self, documents: list[Document], policy: str) -> int:
         """Embed ``documents`` when the store has an embedding model (batched, holding no lock), then write them."""
@@ -307,14 +315,30 @@ class ServerState:
         if self.wal is not None:
             with self.write_lock:
                 self.wal.close()  # releases the store's writer lock
+        close_store = getattr(self.store, "close", None)
+        if callable(close_store):  # a PostgreSQL store's connection pool
+            close_store()
 
 
 _MISSING = {
-    "store": "this server has no document store: start docqa serve with --store DIR or --pipeline FILE",
+    "store": "this server has no document store: start docqa serve with --store DIR|DSN or --pipeline FILE",
     READER: "this server has no reader: start docqa serve with --model M",
     FILL_MASK: "this server has no fill-mask model: start docqa serve with --fill-mask-model M",
     DOCUMENT_EMBEDDER: "the store has no embedding model",
 }
+
+
+def open_served_store(spec: str) -> Any:
+    """The store ``docqa serve --store`` names: a PostgreSQL DSN (``postgresql://...``, ``env:VAR``) opened as
+    every command opens one (:func:`~docqa.document_stores.opening.open_document_store`), or a store directory,
+    loaded, or created where there is none yet."""
+    from docqa.document_stores.in_memory import InMemoryDocumentStore
+    from docqa.document_stores.opening import open_document_store
+    from docqa.document_stores.postgres import is_postgres_spec
+
+    if is_postgres_spec(spec):
+        return open_document_store(spec)
+    return InMemoryDocumentStore(path=spec)
 
 
 def _default_reader() -> str:

@@ -24,7 +24,7 @@ CARD = {
 }
 ANSWER_KEYS = {
     "text", "no_answer", "score", "probability", "document_id", "source_id", "start", "end",
-    "passage_start", "passage_end", "passage", "meta",
+    "passage_start", "passage_end", "passage", "meta", "source_span", "passage_span", "sources",
 }  # fmt: skip
 
 

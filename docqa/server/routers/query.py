@@ -15,12 +15,13 @@ router = APIRouter(tags=["query"])
 @router.post("/query", response_model=QueryResult | QueryResults, dependencies=[Depends(reads)])
 async def query(body: QueryRequest, request: Request, state: State) -> QueryResult | QueryResults:
     """Retrieve passages and extract answers, for ``query`` or each of ``queries``: each model of the pipeline
-    (embedder, cross-encoder, reader) micro-batched with the calls of concurrent requests."""
+    (embedder, cross-encoder, reader) micro-batched with the calls of concurrent requests (those asking the reader
+    for the same ``top_k`` and ``group_by`` share its calls)."""
     where, queries = body.texts()
     check_queries(queries, where, state.config.limits)
     check_top_k(body.top_k, state.config.limits)
     state.need_pipeline()
-    work = state.answer(queries, body.top_k, body.filters)
+    work = state.answer(queries, top_k=body.top_k, filters=body.filters, group_by=body.group_by)
     found = await until_answered(request, work, state.pipeline_batchers())
     results = [
         QueryResult.of(text, result["answers"], result["documents"], body.include_documents)

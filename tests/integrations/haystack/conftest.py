@@ -3,30 +3,18 @@ suite starts it (one throwaway server for this folder's whole session)."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from shared_assets import SHARED_DIR
+from shared_assets import SHARED_DIR, throwaway_postgres
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # before haystack is imported: no telemetry thread
 
 SHARED_READER = SHARED_DIR / "models" / "minilm-l6-squad2-half12"
 _tables = itertools.count()
-_CONTRACT_CONFTEST = Path(__file__).resolve().parents[2] / "document_stores" / "contract" / "conftest.py"
-
-
-def _throwaway_postgres() -> Callable[[], Iterator[str]]:
-    """The contract suite's ``throwaway_postgres`` (its conftest is not importable as a module by name)."""
-    spec = importlib.util.spec_from_file_location("docqa_contract_conftest", _CONTRACT_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.throwaway_postgres  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +28,7 @@ def shared_reader() -> str:
 @pytest.fixture(scope="session")
 def haystack_pg_dsn() -> Iterator[str]:
     """A throwaway PostgreSQL 18 + pgvector server for this folder's tests (stopped at the end of the session)."""
-    yield from _throwaway_postgres()()
+    yield from throwaway_postgres()
 
 
 @pytest.fixture
