@@ -15,8 +15,11 @@ token counting each time, a token absent from the live corpus counting 0:
   which is ``idf * delta`` for a document without the term: every document gets that constant. Default
   ``delta`` 1.
 
-Statistics are the store's (:class:`~docqa.document_stores.state.StoreState`); term scores are computed from
-the term frequencies when a query reads a column, so a write or a delete changes no stored score.
+Statistics are the store's (:class:`~docqa.document_stores.state.StoreState`); term scores are computed when a
+query reads a column, as ``idf * saturation(pair)`` with the saturation of each distinct (frequency, length)
+pair of the segment computed once per state (:mod:`docqa.document_stores.postings`), so a write or a delete
+changes no stored score. For okapi this is rank-bm25's own sequence of operations; for bm25l and bm25plus the
+idf is applied last, which can differ from rank-bm25 in the last bit or two.
 
 Top k (MaxScore)
 ----------------
@@ -32,19 +35,23 @@ row sums its terms in one order, so equal documents score equal.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from docqa.document_stores.postings import ranges
 from docqa.document_stores.state import StoreState
 from docqa.errors import DocqaError
 
 VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25plus": 1.0}
-_PROBE_ROWS = 4096  # rows of the rarest terms scored to find a first bound on the k-th best score
+_PROBE_ROWS = 2048  # postings of the rarest terms read to find a first bound on the k-th best score
+_PROBE_BEST = 4  # of their rows, the best PROBE_BEST * k are scored fully
 _DENSE_FRACTION = 16  # candidates gathered in a dense array once the postings exceed rows / this
 _SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
+_MAX_BOUND_CELLS = 1 << 20  # (peaks x document lengths) tabulated per term for the candidates' bounds
 
 
 @dataclass(frozen=True)
@@ -114,19 +121,20 @@ def _mean_okapi_idf(state: StoreState) -> float:
     return cached
 
 
-def term_scores(params: BM25Params, tf: np.ndarray, doc_len: np.ndarray, idf: float, avgdl: float) -> np.ndarray:
-    """rank-bm25's per-(document, term) score, operation for operation; BM25+ without its tf=0 constant."""
+def saturation(params: BM25Params, tf: np.ndarray, doc_len: np.ndarray, avgdl: float) -> np.ndarray:
+    """A term's score per unit of idf at frequency ``tf`` in a document of length ``doc_len``: the term score is
+    ``idf * saturation`` (for okapi exactly rank-bm25's operations; BM25+ without its constant ``idf * delta``)."""
     k1, b = params.k1, params.b
     tf = np.asarray(tf, dtype=np.float64)
     norm = 1 - b + b * np.asarray(doc_len, dtype=np.float64) / avgdl
     with np.errstate(divide="ignore", invalid="ignore"):
         if params.variant == "okapi":
-            return idf * (tf * (k1 + 1) / (tf + k1 * norm))
+            return tf * (k1 + 1) / (tf + k1 * norm)
         delta = float(params.delta)  # type: ignore[arg-type]
         if params.variant == "bm25l":
             ctd = tf / norm
-            return idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
-        return idf * (delta + (tf * (k1 + 1)) / (k1 * norm + tf)) - idf * delta
+            return tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+        return (tf * (k1 + 1)) / (k1 * norm + tf)
 
 
 def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Query | None:
@@ -152,20 +160,41 @@ def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Q
 def _bounds(
     state: StoreState, terms: np.ndarray, idf: np.ndarray, avgdl: float, params: BM25Params
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per term, the most and the least one row can get from it in any segment."""
+    """Per term, the most and the least one row can get from it in any segment (its value at the peaks)."""
     upper = np.zeros(len(terms))
     lower = np.zeros(len(terms))
     for segment in state.segments:
-        inside = terms < segment.vocabulary
-        if not inside.any():
+        inside = np.flatnonzero(terms < segment.vocabulary)
+        if not len(inside):
             continue
-        columns = terms[inside]
-        max_tf = np.asarray(segment.postings.max_tf[columns], dtype=np.float64)
-        min_len = np.asarray(segment.postings.min_len[columns], dtype=np.float64)
-        extreme = np.where(max_tf > 0, term_scores(params, max_tf, min_len, 1.0, avgdl), 0.0) * idf[inside]
-        upper[inside] = np.maximum(upper[inside], extreme)
-        lower[inside] = np.minimum(lower[inside], extreme)
+        postings = segment.postings
+        starts, ends = postings.peak_ptr[terms[inside]], postings.peak_ptr[terms[inside] + 1]
+        sizes = ends - starts
+        present = inside[sizes > 0]
+        if not len(present):
+            continue
+        peaks = ranges(starts[sizes > 0], ends[sizes > 0])
+        values = saturation(params, postings.peak_tf[peaks], postings.peak_len[peaks], avgdl)
+        extreme = np.maximum.reduceat(values, np.concatenate([[0], np.cumsum(sizes[sizes > 0])[:-1]])) * idf[present]
+        upper[present] = np.maximum(upper[present], extreme)
+        lower[present] = np.minimum(lower[present], extreme)
     return np.maximum(upper, 0.0) * (1 + _SLACK), lower * (1 + _SLACK)
+
+
+class _Scratch(threading.local):
+    """Per thread, zeroed arrays as long as the largest segment, reused by every query (reset after use)."""
+
+    def __init__(self) -> None:
+        self.sums = np.zeros(0)
+        self.touched = np.zeros(0, dtype=bool)
+
+    def take(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.sums) < n_rows:
+            self.sums, self.touched = np.zeros(n_rows), np.zeros(n_rows, dtype=bool)
+        return self.sums, self.touched
+
+
+_SCRATCH = _Scratch()
 
 
 class _Columns:
@@ -174,67 +203,98 @@ class _Columns:
     def __init__(self, state: StoreState, query: _Query) -> None:
         self.state, self.query = state, query
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._pairs: dict[int, np.ndarray] = {}
+
+    def pair_scores(self, segment: int) -> np.ndarray:
+        """The saturation of each (frequency, length) pair of ``segment`` (cached with the state)."""
+        scores = self._pairs.get(segment)
+        if scores is None:
+            key = ("pairs", segment, self.query.params)
+            cached = self.state._cache.get(key)
+            if not isinstance(cached, np.ndarray):
+                postings = self.state.segments[segment].postings
+                cached = saturation(self.query.params, postings.pair_tf, postings.pair_len, self.query.avgdl)
+                self.state._cache[key] = cached
+            scores = self._pairs[segment] = cached
+        return scores
+
+    def weight(self, position: int) -> float:
+        """The idf of query term ``position``, times its count in the query."""
+        return float(self.query.idf[position] * self.query.counts[position])
 
     def get(self, segment: int, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows holding query term ``position`` in ``segment`` and what each gets from it (counts included)."""
         key = (segment, position)
         cached = self._cache.get(key)
         if cached is None:
-            postings = self.state.segments[segment].postings
-            rows, tf = postings.column(int(self.query.terms[position]))
-            values = self._scores(postings.doc_len, rows, tf, position)
-            cached = self._cache[key] = (np.asarray(rows), values)
+            rows, pairs = self.state.segments[segment].postings.column(int(self.query.terms[position]))
+            cached = self._cache[key] = (rows, self._values(segment, position, pairs))
         return cached
 
-    def _scores(self, doc_len: np.ndarray, rows: np.ndarray, tf: np.ndarray, position: int) -> np.ndarray:
-        query = self.query
-        values = term_scores(query.params, tf, doc_len[rows], float(query.idf[position]), query.avgdl)
-        count = query.counts[position]
-        return values if count == 1 else values * count
+    def _values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
+        return self._scaled(position, self.pair_scores(segment)[pairs])
 
     def lookup(self, segment: int, position: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For sorted ``rows`` of ``segment``: which hold term ``position``, and what they get from it."""
-        key = (segment, position)
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0)
         postings = self.state.segments[segment].postings
-        column_rows, tf = postings.column(int(self.query.terms[position]))
-        if key in self._cache or len(rows) * 8 > len(column_rows):
-            column_rows, values = self.get(segment, position)
-            at = np.minimum(np.searchsorted(column_rows, rows), max(len(column_rows) - 1, 0))
-            hit = np.flatnonzero(column_rows[at] == rows) if len(column_rows) else np.zeros(0, np.int64)
-            return hit, values[at[hit]]
-        at = np.minimum(np.searchsorted(column_rows, rows), max(len(column_rows) - 1, 0))
-        hit = np.flatnonzero(column_rows[at] == rows) if len(column_rows) else np.zeros(0, np.int64)
-        values = self._scores(postings.doc_len, rows[hit], tf[at[hit]], position)
-        return hit, values
+        term = int(self.query.terms[position])
+        dense = postings.dense_column(term) if term < postings.vocabulary else None
+        if dense is not None:  # a common term: its frequency in each row by indexing
+            tf = dense[rows]
+            hit = np.flatnonzero(tf)
+            values = saturation(self.query.params, tf[hit], postings.doc_len[rows[hit]], self.query.avgdl)
+            return hit, self._scaled(position, values)
+        cached = self._cache.get((segment, position))
+        column_rows, column = cached if cached is not None else postings.column(term)
+        if not len(column_rows):
+            return np.zeros(0, np.int64), np.zeros(0)
+        at = np.searchsorted(column_rows, rows)
+        at[at == len(column_rows)] = 0
+        hit = np.flatnonzero(column_rows[at] == rows)
+        if cached is not None:  # the column's values, computed already
+            return hit, column[at[hit]]
+        return hit, self._values(segment, position, column[at[hit]])
+
+    def _scaled(self, position: int, saturations: np.ndarray) -> np.ndarray:
+        values = float(self.query.idf[position]) * saturations
+        count = self.query.counts[position]
+        return values if count == 1 else values * count
 
 
 def _gather(
     columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The allowed rows of ``segment`` holding any of the terms at ``positions``, and the sum of what they get
-    from those terms (added in the order of ``positions``)."""
+    from those terms (added in the order of ``positions``, the same for every row)."""
     parts = [columns.get(segment, position) for position in positions]
     n_rows = columns.state.segments[segment].n_rows
     total = sum(len(rows) for rows, _ in parts)
     if total * _DENSE_FRACTION > n_rows:
-        sums = np.zeros(n_rows)
-        touched = np.zeros(n_rows, dtype=bool)
+        sums, touched = _SCRATCH.take(n_rows)
+        try:
+            for rows, values in parts:
+                sums[rows] += values
+                touched[rows] = True
+            candidates = np.flatnonzero(touched[:n_rows] if allowed is None else touched[:n_rows] & allowed)
+            return candidates, sums[candidates]
+        finally:
+            for rows, _ in parts:  # reset only what was touched
+                sums[rows] = 0.0
+                touched[rows] = False
+    if len(parts) == 1:
+        candidates, sums = parts[0][0], parts[0][1].copy()
+    else:
+        candidates = np.sort(np.concatenate([rows for rows, _ in parts]))
+        if len(candidates):
+            candidates = candidates[np.concatenate([[True], candidates[1:] != candidates[:-1]])]
+        sums = np.zeros(len(candidates))
         for rows, values in parts:
-            sums[rows] += values
-            touched[rows] = True
-        if allowed is not None:
-            touched &= allowed
-        candidates = np.flatnonzero(touched)
-        return candidates, sums[candidates]
-    candidates = np.unique(np.concatenate([rows for rows, _ in parts])) if len(parts) > 1 else parts[0][0]
+            sums[np.searchsorted(candidates, rows)] += values
     if allowed is not None:
-        candidates = candidates[allowed[candidates]]
-    sums = np.zeros(len(candidates))
-    for rows, values in parts:
-        at = np.searchsorted(candidates, rows)
-        at = np.minimum(at, max(len(candidates) - 1, 0))
-        hit = candidates[at] == rows if len(candidates) else np.zeros(len(rows), dtype=bool)
-        sums[at[hit]] += values[hit]
+        keep = allowed[candidates]
+        candidates, sums = candidates[keep], sums[keep]
     return candidates, sums
 
 
@@ -256,8 +316,8 @@ def _allowed(state: StoreState, masks: Sequence[np.ndarray | None] | None, segme
 
 
 def _probe_bound(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> float:
-    """A score the k-th best row reaches for sure: the k-th best among the rows of the rarest terms, counting
-    for each other term the least it can add."""
+    """A score the k-th best row reaches for sure: the k-th best full score among the rows that score best on
+    the rarest terms (rows holding rare terms usually make the top k)."""
     query, state = columns.query, columns.state
     df = state.df[query.terms]
     picked: list[int] = []
@@ -265,9 +325,33 @@ def _probe_bound(columns: _Columns, allowed: list[np.ndarray | None], k: int) ->
         picked.append(position)
         if df[picked].sum() >= _PROBE_ROWS:
             break
-    rest = float(query.lower.sum() - query.lower[picked].sum())
-    sums = [_gather(columns, s, picked, allowed[s])[1] + rest for s in range(len(state.segments))]
-    return _kth(sums, k)
+    others = [position for position in range(len(query.terms)) if position not in picked]
+    best: list[np.ndarray] = []
+    for s in range(len(state.segments)):
+        rows, sums = _gather(columns, s, picked, allowed[s])
+        if len(rows) > _PROBE_BEST * k:
+            top = np.sort(np.argpartition(-sums, _PROBE_BEST * k)[: _PROBE_BEST * k])
+            rows, sums = rows[top], sums[top]
+        for position in others:
+            hit, values = columns.lookup(s, position, rows)
+            sums[hit] += values
+        best.append(sums)
+    return _kth(best, k)
+
+
+def _split(query: _Query, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
+    """Essential terms (their rows are the candidates) and optional ones, whose bounds add up to less than
+    ``theta``: chosen greedily to leave out the most postings per unit of bound."""
+    optional: list[int] = []
+    budget = 0.0
+    if theta > -np.inf:
+        saving = df / np.maximum(query.upper, 1e-300)
+        for position in np.argsort(-saving, kind="stable").tolist():
+            if (budget + query.upper[position]) * (1 + _SLACK) < theta and len(optional) < len(df) - 1:
+                optional.append(position)
+                budget += query.upper[position]
+    essential = [position for position in range(len(df)) if position not in optional]
+    return essential, sorted(optional, key=lambda position: -query.upper[position])
 
 
 def top_k(
@@ -281,24 +365,20 @@ def top_k(
     columns = _Columns(state, query)
     allowed = [_allowed(state, masks, s) for s in range(len(state.segments))]
     theta = _probe_bound(columns, allowed, k)
-    order = np.argsort(query.upper, kind="stable")
-    bound = np.cumsum(query.upper[order]) * (1 + _SLACK)
-    optional = int(np.searchsorted(bound, theta, side="left")) if theta > -np.inf else 0
-    optional = min(optional, len(order) - 1)  # at least one term yields the candidates
-    essential, rest = order[optional:].tolist(), order[:optional].tolist()
+    essential, optional = _split(query, state.df[query.terms], theta)
     found = [_gather(columns, s, essential, allowed[s]) for s in range(len(state.segments))]
-    rest_lower, rest_upper = float(query.lower[rest].sum()), float(query.upper[rest].sum()) * (1 + _SLACK)
+    rest_lower = float(query.lower[optional].sum())
     theta = max(theta, _kth([sums + rest_lower for _, sums in found], k))
-    rows_out: list[np.ndarray] = []
-    scores_out: list[np.ndarray] = []
+    rows_out: list[np.ndarray] = [np.zeros(0, np.int64)]
+    scores_out: list[np.ndarray] = [np.zeros(0)]
     offset = 0
     for s, (rows, sums) in enumerate(found):
-        if rest and theta > -np.inf:
-            keep = sums + rest_upper >= theta
-            rows, sums = rows[keep], sums[keep]
-        for position in rest:
-            hit, values = columns.lookup(s, position, rows)
-            sums[hit] += values
+        if optional and theta > -np.inf:
+            rows, sums = _complete(columns, s, rows, sums, optional, theta)
+        else:
+            for position in optional:
+                hit, values = columns.lookup(s, position, rows)
+                sums[hit] += values
         rows_out.append(rows + offset)
         scores_out.append(sums)
         offset += state.segments[s].n_rows
@@ -307,8 +387,60 @@ def top_k(
     return _locate(state, best_rows, best_scores)
 
 
+def _complete(
+    columns: _Columns, segment: int, rows: np.ndarray, sums: np.ndarray, optional: list[int], theta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the optional terms to the candidates that can still reach ``theta``, largest bound first, dropping
+    after each term the rows that cannot any more. A row's bound counts, per optional term still to add, the
+    most that term gives in a document of the row's length (from its peaks)."""
+    lengths = np.asarray(columns.state.segments[segment].postings.doc_len)[rows]
+    present = np.flatnonzero(np.bincount(lengths)) if len(lengths) else np.zeros(0, np.int64)
+    index_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
+    index_of[present] = np.arange(len(present))
+    slot = index_of[lengths]
+    bounds = _length_bounds(columns, optional, present)
+    remaining = bounds.sum(axis=0) * (1 + _SLACK)
+    for step, position in enumerate(optional):
+        keep = sums + remaining[slot] >= theta
+        rows, sums, slot = rows[keep], sums[keep], slot[keep]
+        hit, values = columns.lookup(segment, position, rows)
+        sums[hit] += values
+        remaining = remaining - bounds[step]
+    return rows, sums
+
+
+def _length_bounds(columns: _Columns, positions: list[int], lengths: np.ndarray) -> np.ndarray:
+    """Per term (rows) and document length (columns): the most a document of that length gets from the term, the
+    best of its peaks no longer than the document (any entry of the column is beaten by such a peak)."""
+    query, state = columns.query, columns.state
+    bounds = np.zeros((len(positions), len(lengths)))
+    for row, position in enumerate(positions):
+        term = int(query.terms[position])
+        peak_tf, peak_len = _all_peaks(state, term)
+        if len(peak_tf) * len(lengths) > _MAX_BOUND_CELLS:  # too many to tabulate: the term's overall bound
+            bounds[row] = query.upper[position]
+            continue
+        values = saturation(query.params, peak_tf[:, None], lengths[None, :], query.avgdl)
+        values[peak_len[:, None] > lengths[None, :]] = 0.0
+        best = values.max(axis=0, initial=0.0) * float(query.idf[position] * query.counts[position])
+        bounds[row] = np.minimum(np.maximum(best, 0.0) * (1 + _SLACK), query.upper[position])
+    return bounds
+
+
+def _all_peaks(state: StoreState, term: int) -> tuple[np.ndarray, np.ndarray]:
+    """The peaks of ``term``'s columns in every segment (together they beat every posting of the term)."""
+    tfs, lengths = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)]
+    for segment in state.segments:
+        postings = segment.postings
+        if term < postings.vocabulary:
+            start, end = int(postings.peak_ptr[term]), int(postings.peak_ptr[term + 1])
+            tfs.append(postings.peak_tf[start:end])
+            lengths.append(postings.peak_len[start:end])
+    return np.concatenate(tfs), np.concatenate(lengths)
+
+
 def _absent_constant(query: _Query) -> float:
-    """What every live document gets from query terms it lacks: BM25+'s ``idf * delta``, 0 otherwise."""
+    """What every live document gets from each query term, held or not: BM25+'s ``idf * delta``, else 0."""
     if query.params.variant != "bm25plus":
         return 0.0
     return float(np.dot(query.idf * float(query.params.delta), query.counts))  # type: ignore[arg-type]

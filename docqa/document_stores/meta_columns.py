@@ -89,7 +89,7 @@ class DiskColumns:
         self._columns: dict[tuple[str, ...], FieldColumn] = {}
 
     def _load_codes(self, number: int) -> np.ndarray:
-        codes = np.load(self._folder / f"meta_{number}.npy", mmap_mode="r", allow_pickle=False)
+        codes = np.asarray(np.load(self._folder / f"meta_{number}.npy", mmap_mode="r", allow_pickle=False))
         if codes.shape != (self._n_rows,):
             raise ValueError(f"meta_{number}.npy has {codes.shape} rows, the segment {self._n_rows}")
         return codes

@@ -6,8 +6,10 @@ A segment folder ``seg-<uuid>/`` holds:
   ``documents_offsets.npy`` (where each line starts), so one document is read without the others;
 * ``ids*`` and ``terms*``: :class:`~docqa.document_stores.string_table.StringTable` files (document ids, and the
   terms first seen in this segment);
-* ``doc_len.npy``, ``ptr.npy``, ``rows.npy``, ``tf.npy``, ``fwd_ptr.npy``, ``fwd_terms.npy``, ``max_tf.npy``,
-  ``min_len.npy``: the :class:`~docqa.document_stores.postings.Postings`;
+* ``doc_len.npy``, ``ptr.npy``, ``rows.npy``, ``pair.npy``, ``pair_tf.npy``, ``pair_len.npy``,
+  ``fwd_ptr.npy``, ``fwd_terms.npy``, ``peak_ptr.npy``,
+  ``peak_tf.npy``, ``peak_len.npy``, ``dense_terms.npy``, ``dense_tf.npy``: the
+  :class:`~docqa.document_stores.postings.Postings`;
 * ``meta_columns.json`` and ``meta_*``: the metadata columns (:mod:`docqa.document_stores.meta_columns`);
 * ``embeddings.npy`` and ``has_embedding.npy`` when rows have embeddings.
 
@@ -143,8 +145,11 @@ def _opened(folder: Path, name: str, label: str, read: Any) -> Any:
 
 
 def _load(folder: Path, name: str, label: str) -> np.ndarray:
-    array: np.ndarray = _opened(folder, name, label, lambda: np.load(folder / name, mmap_mode="r", allow_pickle=False))
-    if array.ndim != 1 and name != "embeddings.npy":
+    # A plain ndarray over the mapping: slicing an np.memmap costs a Python-level __getitem__ each time.
+    array: np.ndarray = _opened(
+        folder, name, label, lambda: np.asarray(np.load(folder / name, mmap_mode="r", allow_pickle=False))
+    )
+    if array.ndim != 1 and name not in ("embeddings.npy", "dense_tf.npy"):
         raise DocumentStoreError(f"cannot load {label}/{name} is corrupt (expected a 1-D array)")
     return array
 

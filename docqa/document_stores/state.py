@@ -33,7 +33,7 @@ class StoreState:
     n_live: int = 0
     total_len: int = 0  # tokens in live documents
     revision: int = 0
-    _cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     # ------------------------------------------------------------------------------------------ building
     @classmethod

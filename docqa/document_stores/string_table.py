@@ -114,9 +114,10 @@ class _DiskStrings:
     """The memory-mapped files of a table on disk."""
 
     def __init__(self, folder: Path, name: str) -> None:
-        self.offsets = np.load(folder / f"{name}_offsets.npy", mmap_mode="r", allow_pickle=False)
-        self.keys = np.load(folder / f"{name}_keys.npy", mmap_mode="r", allow_pickle=False)
-        self.order = np.load(folder / f"{name}_order.npy", mmap_mode="r", allow_pickle=False)
+        self.offsets, self.keys, self.order = (
+            np.asarray(np.load(folder / f"{name}{suffix}.npy", mmap_mode="r", allow_pickle=False))
+            for suffix in ("_offsets", "_keys", "_order")
+        )
         self.size = len(self.offsets) - 1
         if self.size < 0 or len(self.keys) != self.size or len(self.order) != self.size:
             raise ValueError(f"{name}: offsets, keys and order disagree")

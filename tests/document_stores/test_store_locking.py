@@ -150,3 +150,54 @@ def test_a_save_killed_half_way_leaves_the_previous_copy_and_its_orphan_is_remov
     assert len(_data_folders(directory)) == 3  # the data folder and two segments: the first save's and the new
     again = InMemoryDocumentStore.load(directory)
     assert sorted(doc.content for doc in again.filter_documents()) == ["added after the crash", "the previous copy"]
+
+
+# A child that appends batches to a saved store, saving after each, and says which batches are saved.
+_APPENDER = r"""
+import sys
+from docqa.document_stores import InMemoryDocumentStore
+from docqa.schema import Document
+
+store = InMemoryDocumentStore.load(sys.argv[1])
+for number in range(int(sys.argv[2]), 10_000):
+    texts = [f"batch {number} passage {i} " + "word " * 30 for i in range(25)]
+    store.write_documents([Document(text, id=f"append-{number}-{i}") for i, text in enumerate(texts)])
+    store.save()
+    print(number, flush=True)  # acknowledged: the save returned
+"""
+
+
+def test_sigkill_during_appends_loses_no_acknowledged_batch_and_never_half_of_one(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    base = InMemoryDocumentStore()
+    base.write_documents(_state_documents(0))
+    base.save(directory)
+    acknowledged: list[int] = []
+    start = 0
+    for kill_after in (3, 5, 8):  # kill at different moments of different appends
+        appender = _spawn(_APPENDER, directory, start)
+        assert appender.stdout is not None
+        for _ in range(kill_after):
+            line = appender.stdout.readline()
+            assert line, appender.communicate()
+            acknowledged.append(int(line))
+        time.sleep(0.003 * kill_after)  # somewhere inside the next append or save
+        os.kill(appender.pid, signal.SIGKILL)
+        appender.communicate()
+        assert appender.returncode == -signal.SIGKILL
+        loaded = InMemoryDocumentStore.load(directory)
+        batches: dict[int, int] = {}
+        for doc in loaded.filter_documents():
+            if doc.id.startswith("append-"):
+                number = int(doc.id.split("-")[1])
+                batches[number] = batches.get(number, 0) + 1
+        assert set(acknowledged) <= set(batches)  # every acknowledged append is there
+        assert set(batches.values()) == {25}  # and no append is there in part
+        assert loaded.count_documents() == len(_state_documents(0)) + 25 * len(batches)
+        start = max(batches) + 1
+    survivor = InMemoryDocumentStore.load(directory)
+    survivor.write_documents([Document("after the crashes", id="after")])
+    survivor.save()  # removes what the killed saves left behind
+    manifest = json.loads((directory / MANIFEST).read_text())
+    assert _data_folders(directory) == {manifest["data_dir"]} | {entry["name"] for entry in manifest["segments"]}
+    assert not list(directory.glob(".manifest.json.*"))

@@ -165,8 +165,8 @@ def append_bytes(file: Path, data: bytes) -> None:
         (lambda d: corrupt_manifest(d, data_dir="../elsewhere"), r"invalid fields"),
         (lambda d: segment_file(d, "terms.bin").unlink(), r"seg-\w+/terms\.bin is missing"),
         (
-            lambda d: segment_file(d, "tf.npy").write_bytes(b"short"),
-            r"seg-\w+/tf\.npy is corrupt \(size does not match the manifest",
+            lambda d: segment_file(d, "pair.npy").write_bytes(b"short"),
+            r"seg-\w+/pair\.npy is corrupt \(size does not match the manifest",
         ),
         (
             lambda d: append_bytes(segment_file(d, "documents.jsonl"), b'{"id": "x", "content": "y", "meta": {}}\n'),
