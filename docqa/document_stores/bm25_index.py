@@ -47,9 +47,11 @@ from docqa.errors import DocqaError
 
 VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25plus": 1.0}
-_PROBE_ROWS = 2048  # postings of the rarest terms read to find a first bound on the k-th best score
-_PROBE_BEST = 4  # of their rows, the best PROBE_BEST * k are scored fully
-_DENSE_FRACTION = 16  # candidates gathered in a dense array once the postings exceed rows / this
+_PROBE_ROWS = 4096  # postings of the rarest terms read to find a first bound on the k-th best score (at least,
+_PROBE_FRACTION = 32  # or the live documents / this)
+_PROBE_TERMS = 4  # (and at most this many terms)
+_PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
+_DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
 _SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
 _MAX_BOUND_CELLS = 1 << 20  # (peaks x document lengths) tabulated per term for the candidates' bounds
 
@@ -264,25 +266,16 @@ class _Columns:
 
 
 def _gather(
-    columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None
+    columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None, cutoff: float = -np.inf
 ) -> tuple[np.ndarray, np.ndarray]:
     """The allowed rows of ``segment`` holding any of the terms at ``positions``, and the sum of what they get
-    from those terms (added in the order of ``positions``, the same for every row)."""
+    from those terms (added in the order of ``positions``, the same for every row); with ``cutoff`` > 0, only
+    the rows whose sum reaches it."""
     parts = [columns.get(segment, position) for position in positions]
     n_rows = columns.state.segments[segment].n_rows
-    total = sum(len(rows) for rows, _ in parts)
-    if total * _DENSE_FRACTION > n_rows:
-        sums, touched = _SCRATCH.take(n_rows)
-        try:
-            for rows, values in parts:
-                sums[rows] += values
-                touched[rows] = True
-            candidates = np.flatnonzero(touched[:n_rows] if allowed is None else touched[:n_rows] & allowed)
-            return candidates, sums[candidates]
-        finally:
-            for rows, _ in parts:  # reset only what was touched
-                sums[rows] = 0.0
-                touched[rows] = False
+    if sum(len(rows) for rows, _ in parts) * _DENSE_FRACTION > n_rows:
+        candidates, sums = _gather_dense(parts, n_rows, allowed, cutoff)
+        return candidates, sums
     if len(parts) == 1:
         candidates, sums = parts[0][0], parts[0][1].copy()
     else:
@@ -292,10 +285,34 @@ def _gather(
         sums = np.zeros(len(candidates))
         for rows, values in parts:
             sums[np.searchsorted(candidates, rows)] += values
-    if allowed is not None:
-        keep = allowed[candidates]
-        candidates, sums = candidates[keep], sums[keep]
-    return candidates, sums
+    keep = None if allowed is None else allowed[candidates]
+    if cutoff > 0:
+        keep = sums >= cutoff if keep is None else keep & (sums >= cutoff)
+    return (candidates, sums) if keep is None else (candidates[keep], sums[keep])
+
+
+def _gather_dense(
+    parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int, allowed: np.ndarray | None, cutoff: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_gather` in a (reused, per-thread) array as long as the segment: for many postings."""
+    sums, touched = _SCRATCH.take(n_rows)
+    try:
+        for index, (rows, values) in enumerate(parts):
+            if index:
+                sums[rows] += values
+            else:
+                sums[rows] = values
+            if cutoff <= 0:
+                touched[rows] = True
+        # With a cutoff, a row holding none of the terms has 0 < cutoff: the touched rows need no mark.
+        found = sums[:n_rows] >= cutoff if cutoff > 0 else touched[:n_rows]
+        candidates = np.flatnonzero(found if allowed is None else found & allowed)
+        return candidates, sums[candidates]
+    finally:
+        for rows, _ in parts:  # reset only what was touched
+            sums[rows] = 0.0
+            if cutoff <= 0:
+                touched[rows] = False
 
 
 def _kth(values: list[np.ndarray], k: int) -> float:
@@ -317,26 +334,36 @@ def _allowed(state: StoreState, masks: Sequence[np.ndarray | None] | None, segme
 
 def _probe_bound(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> float:
     """A score the k-th best row reaches for sure: the k-th best full score among the rows that score best on
-    the rarest terms (rows holding rare terms usually make the top k)."""
+    the rarest terms (rows holding several rare terms usually make the top k)."""
     query, state = columns.query, columns.state
     df = state.df[query.terms]
+    budget = max(_PROBE_ROWS, state.n_live // _PROBE_FRACTION)
     picked: list[int] = []
     for position in np.argsort(df, kind="stable").tolist():
-        picked.append(position)
-        if df[picked].sum() >= _PROBE_ROWS:
+        if picked and (len(picked) >= _PROBE_TERMS or df[picked].sum() + df[position] > budget):
             break
-    others = [position for position in range(len(query.terms)) if position not in picked]
-    best: list[np.ndarray] = []
-    for s in range(len(state.segments)):
-        rows, sums = _gather(columns, s, picked, allowed[s])
-        if len(rows) > _PROBE_BEST * k:
-            top = np.sort(np.argpartition(-sums, _PROBE_BEST * k)[: _PROBE_BEST * k])
-            rows, sums = rows[top], sums[top]
-        for position in others:
-            hit, values = columns.lookup(s, position, rows)
-            sums[hit] += values
-        best.append(sums)
+        picked.append(position)
+    best = [
+        _best_rows(columns, s, *_gather(columns, s, picked, allowed[s]), picked, k) for s in range(len(state.segments))
+    ]
     return _kth(best, k)
+
+
+def _best_rows(
+    columns: _Columns, segment: int, rows: np.ndarray, sums: np.ndarray, known: list[int], k: int
+) -> np.ndarray:
+    """The full scores of the PROBE_BEST * k rows with the best ``sums`` (their scores on the terms ``known``)."""
+    wanted = _PROBE_BEST * k
+    if len(rows) > wanted:
+        top = np.sort(np.argpartition(-sums, wanted)[:wanted])
+        rows, sums = rows[top], sums[top]
+    else:
+        sums = sums.copy()
+    for position in range(len(columns.query.terms)):
+        if position not in known:
+            hit, values = columns.lookup(segment, position, rows)
+            sums[hit] += values
+    return sums
 
 
 def _split(query: _Query, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
@@ -366,9 +393,12 @@ def top_k(
     allowed = [_allowed(state, masks, s) for s in range(len(state.segments))]
     theta = _probe_bound(columns, allowed, k)
     essential, optional = _split(query, state.df[query.terms], theta)
-    found = [_gather(columns, s, essential, allowed[s]) for s in range(len(state.segments))]
-    rest_lower = float(query.lower[optional].sum())
-    theta = max(theta, _kth([sums + rest_lower for _, sums in found], k))
+    # A row can only make the top k if its essential terms give it at least theta less the optional bounds.
+    cutoff = theta - float(query.upper[optional].sum()) * (1 + _SLACK) if optional else theta
+    cutoff = cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
+    found = [_gather(columns, s, essential, allowed[s], cutoff) for s in range(len(state.segments))]
+    if optional:  # the best candidates scored fully: usually the k-th best score itself
+        theta = max(theta, _kth([_best_rows(columns, s, *found[s], essential, k) for s in range(len(found))], k))
     rows_out: list[np.ndarray] = [np.zeros(0, np.int64)]
     scores_out: list[np.ndarray] = [np.zeros(0)]
     offset = 0
