@@ -100,16 +100,17 @@ class _Query:
     params: BM25Params
 
 
-def idf_values(state: StoreState, params: BM25Params, df: np.ndarray) -> np.ndarray:
-    """The idf of terms with live document frequencies ``df`` (all > 0) under ``params``."""
-    n_docs, df = float(state.n_live), df.astype(np.float64)
+def idf_values(params: BM25Params, n_docs: int, df: np.ndarray, mean_okapi_idf: float) -> np.ndarray:
+    """The idf of terms with live document frequencies ``df`` (all > 0) among ``n_docs`` live documents; okapi's
+    negative idfs become ``epsilon * mean_okapi_idf`` (the average over the live vocabulary)."""
+    n, df = float(n_docs), np.asarray(df).astype(np.float64)
     if params.variant == "okapi":
-        idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
-        idf[idf < 0] = params.epsilon * _mean_okapi_idf(state)
+        idf = np.log(n - df + 0.5) - np.log(df + 0.5)
+        idf[idf < 0] = params.epsilon * mean_okapi_idf
         return idf
     if params.variant == "bm25l":
-        return math.log(n_docs + 1) - np.log(df + 0.5)
-    return np.log((n_docs + 1) / df)
+        return math.log(n + 1) - np.log(df + 0.5)
+    return np.log((n + 1) / df)
 
 
 def _mean_okapi_idf(state: StoreState) -> float:
@@ -153,7 +154,8 @@ def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Q
         return None
     order = np.argsort(terms)
     terms, counts = terms[order], counts[order]
-    idf = idf_values(state, params, state.df[terms])
+    mean = _mean_okapi_idf(state) if params.variant == "okapi" else 0.0
+    idf = idf_values(params, state.n_live, state.df[terms], mean)
     avgdl = state.total_len / state.n_live if state.total_len else 1.0
     upper, lower = _bounds(state, terms, idf, avgdl, params)
     return _Query(terms, counts, idf, upper * counts, lower * counts, avgdl, params)
@@ -366,19 +368,20 @@ def _best_rows(
     return sums
 
 
-def _split(query: _Query, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
-    """Essential terms (their rows are the candidates) and optional ones, whose bounds add up to less than
-    ``theta``: chosen greedily to leave out the most postings per unit of bound."""
+def split_terms(upper: np.ndarray, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
+    """Essential terms (their rows are the candidates) and optional ones, whose ``upper`` bounds add up to less
+    than ``theta``: chosen greedily to leave out the most postings (``df``) per unit of bound. Optional terms
+    come largest bound first (the order to look them up in), and at least one term stays essential."""
     optional: list[int] = []
     budget = 0.0
     if theta > -np.inf:
-        saving = df / np.maximum(query.upper, 1e-300)
+        saving = df / np.maximum(upper, 1e-300)
         for position in np.argsort(-saving, kind="stable").tolist():
-            if (budget + query.upper[position]) * (1 + _SLACK) < theta and len(optional) < len(df) - 1:
+            if (budget + upper[position]) * (1 + _SLACK) < theta and len(optional) < len(df) - 1:
                 optional.append(position)
-                budget += query.upper[position]
+                budget += upper[position]
     essential = [position for position in range(len(df)) if position not in optional]
-    return essential, sorted(optional, key=lambda position: -query.upper[position])
+    return essential, sorted(optional, key=lambda position: -upper[position])
 
 
 def top_k(
@@ -392,7 +395,7 @@ def top_k(
     columns = _Columns(state, query)
     allowed = [_allowed(state, masks, s) for s in range(len(state.segments))]
     theta = _probe_bound(columns, allowed, k)
-    essential, optional = _split(query, state.df[query.terms], theta)
+    essential, optional = split_terms(query.upper, state.df[query.terms], theta)
     # A row can only make the top k if its essential terms give it at least theta less the optional bounds.
     cutoff = theta - float(query.upper[optional].sum()) * (1 + _SLACK) if optional else theta
     cutoff = cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
