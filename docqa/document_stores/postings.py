@@ -162,7 +162,7 @@ def assemble(
     lengths = np.asarray(doc_len, dtype=np.int64)[rows]
     tf = np.asarray(tf, dtype=np.int64)
     pair, pair_tf, pair_len = _pairs(tf, lengths)
-    peak_ptr, peak_tf, peak_len = _peaks(ptr, tf, lengths)
+    peak_ptr, peak_tf, peak_len = peaks(ptr, tf, lengths)
     dense_terms, dense_tf = _dense(ptr, rows, tf, len(doc_len))
     return Postings(
         doc_len,
@@ -209,7 +209,7 @@ def _pairs(tf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return narrow(codes), (table // width).astype(np.int32), (table % width).astype(np.int32)
 
 
-def _peaks(ptr: np.ndarray, tf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def peaks(ptr: np.ndarray, tf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per column, its peaks in decreasing frequency: the shortest length of each frequency that is shorter than
     every length of a higher frequency (frequencies >= PEAK_CAP as one, at their largest frequency)."""
     vocabulary = len(ptr) - 1

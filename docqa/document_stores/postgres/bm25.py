@@ -1,16 +1,18 @@
 """BM25 inside PostgreSQL with the in-memory store's scores: the same analyzer (run here, in Python), k1, b and idf.
 
 Writes keep three tables exact in their own transaction (see :mod:`docqa.document_stores.postgres.schema`): the
-postings (term, document, frequency, document length), each term's live document frequency and largest
-frequency, and the live document count, total length and sum of okapi idfs. A query reads the statistics and its
-terms' frequencies (one snapshot: ``REPEATABLE READ``), computes the idfs in Python exactly as the in-memory store
-does, and scores in SQL, ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl))`` summed per document.
+postings (term, document, frequency, document length), each term's live document frequency and the peaks of its
+postings, and the live document count, total length and sum of okapi idfs. A query reads the statistics and its
+terms (one snapshot: ``REPEATABLE READ``), computes the idfs in Python exactly as the in-memory store does, and
+scores in SQL, ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl))`` summed per document.
 
-It does not score every posting of a common term: as in the in-memory store (MaxScore), a first query scores
+It does not score every posting of a common term (MaxScore, as in the in-memory store): a first statement scores
 fully the documents that do best on the rarest terms, giving a bound ``theta`` on the k-th best score; terms whose
-upper bounds (``idf * (k1 + 1)`` at most, tighter from the term's largest frequency) add up to less than ``theta``
-are *optional*: only documents holding an essential term, and getting at least ``theta`` less the optional bounds
-from them, are candidates, and the optional terms are looked up for those alone (by the ``(term, doc_id)`` key).
+upper bounds (from their peaks) add up to less than ``theta`` are *optional*: only documents holding an essential
+term, and getting from them enough to still reach ``theta``, are candidates, and the optional terms are then
+looked up for the candidates one term at a time (by the ``(term, doc_id)`` key, the index alone), each step
+dropping the candidates that can no longer reach ``theta``, counting per optional term the most it gives a
+document of the candidate's length.
 
 Why not pgvector's ``sparsevec`` with the idf on the query side: a document's weight for a term depends on the
 average document length, which every write changes, so exact scores would mean rewriting every vector.
@@ -27,6 +29,7 @@ import numpy as np
 from psycopg import Connection, sql
 
 from docqa.document_stores.bm25_index import BM25Params, idf_values, saturation, split_terms
+from docqa.document_stores.postings import peaks
 from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
 
@@ -34,6 +37,10 @@ _PROBE_POSTINGS = 4096  # postings of the rarest terms scored first (at least; o
 _PROBE_TERMS = 4
 _PROBE_BEST = 8  # of their documents, the best PROBE_BEST * k are scored fully
 _SLACK = 1e-9
+_MAX_LENGTHS = 4096  # per-length bounds tabulated up to this length; longer documents get the term's bound
+_SUFFIXES = {"postings": "_bm25", "terms": "_bm25_terms", "stats": "_bm25_stats"}
+
+Analyzed = tuple[str, list[str], list[int], int]  # a document's id, distinct terms, their frequencies, length
 
 
 def analyze(documents: Sequence[Document], analyzer: Analyzer) -> list[tuple[list[str], list[int], int]]:
@@ -47,41 +54,66 @@ def analyze(documents: Sequence[Document], analyzer: Analyzer) -> list[tuple[lis
 
 
 # ------------------------------------------------------------------------------------------------- writing
-def add_postings(conn: Connection[Any], names: dict[str, sql.Identifier], staging: str, ids: list[str]) -> None:
-    """Postings, frequencies and statistics of the rows of ``staging`` with these ``ids`` (just inserted)."""
-    if not ids:
+def add_postings(
+    conn: Connection[Any], names: dict[str, sql.Identifier], staging: str, documents: list[Analyzed]
+) -> None:
+    """Postings, frequencies, peaks and statistics of ``documents`` (just inserted; also rows of ``staging``)."""
+    if not documents:
         return
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE docqa_new ON COMMIT DROP AS "
-            "SELECT id, bm25_terms, bm25_tfs, bm25_len FROM {} WHERE id = ANY(%s)"
-        ).format(sql.Identifier(staging)),
-        [ids],
+            "INSERT INTO {} (term, doc_id, tf, len) SELECT u.term, s.id, u.tf, s.bm25_len "
+            "FROM {} s, unnest(s.bm25_terms, s.bm25_tfs) AS u(term, tf) WHERE s.id = ANY(%s)"
+        ).format(names["postings"], sql.Identifier(staging)),
+        [[doc_id for doc_id, _, _, _ in documents]],
     )
+    _update_terms(conn, names, documents)
     conn.execute(
         sql.SQL(
-            "INSERT INTO {} (term, doc_id, tf, len) SELECT u.term, n.id, u.tf, n.bm25_len "
-            "FROM docqa_new n, unnest(n.bm25_terms, n.bm25_tfs) AS u(term, tf)"
-        ).format(names["postings"])
+            "UPDATE {} SET n_docs = n_docs + %s, total_len = total_len + %s, max_len = GREATEST(max_len, %s)"
+        ).format(names["stats"]),
+        [len(documents), sum(length for *_, length in documents), max(length for *_, length in documents)],
     )
+
+
+def _update_terms(conn: Connection[Any], names: dict[str, sql.Identifier], documents: list[Analyzed]) -> None:
+    """Add the documents' counts to their terms' frequencies and merge their postings into the terms' peaks."""
+    code: dict[str, int] = {}
+    for _, terms, _, _ in documents:
+        for term in terms:
+            code.setdefault(term, len(code))
+    vocabulary = list(code)
+    stored = conn.execute(
+        sql.SQL("SELECT term, peak_tf, peak_len FROM {} WHERE term = ANY(%s)").format(names["terms"]), [vocabulary]
+    ).fetchall()
+    entries = [(code[t], tf, length) for _, terms, tfs, length in documents for t, tf in zip(terms, tfs, strict=True)]
+    df = np.bincount([entry[0] for entry in entries], minlength=len(vocabulary))
+    entries += [
+        (code[term], tf, length) for term, tfs, lengths in stored for tf, length in zip(tfs, lengths, strict=True)
+    ]
+    table = np.array(entries, dtype=np.int64).reshape(-1, 3)
+    table = table[np.argsort(table[:, 0], kind="stable")]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(table[:, 0], minlength=len(vocabulary)))])
+    peak_ptr, peak_tf, peak_len = peaks(ptr, table[:, 1], table[:, 2])
+    conn.execute("CREATE TEMP TABLE docqa_terms (term text, df integer, peak_tf integer[], peak_len integer[]) "
+                 "ON COMMIT DROP")  # fmt: skip
+    with conn.cursor().copy("COPY docqa_terms (term, df, peak_tf, peak_len) FROM STDIN") as copy:
+        for index, term in enumerate(vocabulary):
+            start, end = int(peak_ptr[index]), int(peak_ptr[index + 1])
+            copy.write_row((term, int(df[index]), peak_tf[start:end].tolist(), peak_len[start:end].tolist()))
     conn.execute(
         sql.SQL(
-            "INSERT INTO {terms} AS t (term, df, max_tf) SELECT u.term, count(*), max(u.tf) "
-            "FROM docqa_new n, unnest(n.bm25_terms, n.bm25_tfs) AS u(term, tf) GROUP BY u.term "
-            "ON CONFLICT (term) DO UPDATE SET df = t.df + EXCLUDED.df, max_tf = GREATEST(t.max_tf, EXCLUDED.max_tf)"
-        ).format(terms=names["terms"])
+            "INSERT INTO {} AS t (term, df, peak_tf, peak_len) SELECT term, df, peak_tf, peak_len FROM docqa_terms "
+            "ON CONFLICT (term) DO UPDATE SET df = t.df + EXCLUDED.df, peak_tf = EXCLUDED.peak_tf, "
+            "peak_len = EXCLUDED.peak_len"
+        ).format(names["terms"])
     )
-    conn.execute(
-        sql.SQL(
-            "UPDATE {} SET n_docs = n_docs + s.n, total_len = total_len + s.total "
-            "FROM (SELECT count(*) AS n, coalesce(sum(bm25_len), 0) AS total FROM docqa_new) s"
-        ).format(names["stats"])
-    )
-    conn.execute("DROP TABLE docqa_new")
+    conn.execute("DROP TABLE docqa_terms")
 
 
 def remove_postings(conn: Connection[Any], names: dict[str, sql.Identifier], removed: list[tuple[Any, ...]]) -> None:
-    """Take the deleted documents ``removed`` (id, terms, length) out of the postings and the statistics."""
+    """Take the deleted documents ``removed`` (id, terms, length) out of the postings and the statistics (a
+    term's peaks stay: still bounds)."""
     if not removed:
         return
     pairs_terms = [term for _, terms, _ in removed for term in terms]
@@ -124,6 +156,7 @@ def refresh_statistics(conn: Connection[Any], names: dict[str, sql.Identifier]) 
 class Statistics:
     n_docs: int
     total_len: int
+    max_len: int
     okapi_idf_sum: float
     vocabulary: int
 
@@ -139,6 +172,7 @@ class _Terms:
     upper: np.ndarray
     lower: np.ndarray
     df: np.ndarray
+    peaks: list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -148,6 +182,19 @@ class Where:
     text: str
     params: list[Any]
     filtered: bool
+
+
+class _Statement:
+    """SQL text with ``%s`` placeholders and their parameters, built in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[sql.Composable] = []
+        self.params: list[Any] = []
+
+    def add(self, text: str, *params: Any, **names: sql.Composable) -> _Statement:
+        self.parts.append(sql.SQL(text).format(**names) if names else sql.SQL(text))  # type: ignore[arg-type]
+        self.params.extend(params)
+        return self
 
 
 class Search:
@@ -165,32 +212,30 @@ class Search:
         statistics = self._statistics()
         if not tokens or statistics.n_docs == 0:
             return []
-        terms = self._terms(Counter(tokens), statistics)
+        avgdl = statistics.total_len / statistics.n_docs if statistics.total_len else 1.0
+        terms = self._terms(Counter(tokens), statistics, avgdl)
         if terms is None:
             return []
-        avgdl = statistics.total_len / statistics.n_docs if statistics.total_len else 1.0
-        constants = self._constants(avgdl)
-        every = list(range(len(terms.terms)))
+        head = self._head(avgdl)
         if small_filter:  # few documents pass the filter: score them all
-            rows = self._run(_FILTERED_SQL, constants, terms, every, [], [*self.where.params, k])
+            rows = self._fetch(self._filtered(head, terms, k))
         else:
-            theta = self._probe(constants, terms, k, statistics.n_docs)
+            theta = self._probe(head, terms, k, statistics.n_docs)
             essential, optional = split_terms(terms.upper, terms.df, theta)
-            cutoff = theta - float(terms.upper[optional].sum()) * (1 + _SLACK) if optional else theta
-            cutoff = cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
-            rows = self._run(_MAIN_SQL, constants, terms, essential, optional, [cutoff, *self.where.params, k])
+            rows = self._fetch(self._main(head, terms, essential, optional, theta, avgdl, statistics.max_len, k))
         constant = self._absent_constant(terms)
         return [(*row[:-1], float(row[-1]) + constant) for row in rows]
 
+    # ----------------------------------------------------------------------------------- reading
     def _statistics(self) -> Statistics:
         row = self.conn.execute(
-            sql.SQL("SELECT n_docs, total_len, okapi_idf_sum, vocabulary FROM {}").format(self.names["stats"])
+            sql.SQL("SELECT n_docs, total_len, max_len, okapi_idf_sum, vocabulary FROM {}").format(self.names["stats"])
         ).fetchone()
-        return Statistics(0, 0, 0.0, 0) if row is None else Statistics(*row)
+        return Statistics(0, 0, 0, 0.0, 0) if row is None else Statistics(*row)
 
-    def _terms(self, counts: Counter[str], statistics: Statistics) -> _Terms | None:
+    def _terms(self, counts: Counter[str], statistics: Statistics, avgdl: float) -> _Terms | None:
         rows = self.conn.execute(
-            sql.SQL("SELECT term, df, max_tf FROM {} WHERE term = ANY(%s) AND df > 0 ORDER BY term").format(
+            sql.SQL("SELECT term, df, peak_tf, peak_len FROM {} WHERE term = ANY(%s) AND df > 0 ORDER BY term").format(
                 self.names["terms"]
             ),
             [list(counts)],
@@ -199,22 +244,65 @@ class Search:
             return None
         texts = [row[0] for row in rows]
         df = np.array([row[1] for row in rows], dtype=np.int64)
-        max_tf = np.array([row[2] for row in rows], dtype=np.float64)
         mean = statistics.okapi_idf_sum / statistics.vocabulary if statistics.vocabulary else 0.0
         idf = idf_values(self.params, statistics.n_docs, df, mean)
         count = np.array([counts[text] for text in texts], dtype=np.float64)
-        # No posting gets more than its term's largest frequency in a document of length 0 would.
-        extreme = idf * count * saturation(self.params, max_tf, np.zeros(len(rows)), 1.0)
+        term_peaks = [(np.array(row[2], dtype=np.float64), np.array(row[3], dtype=np.float64)) for row in rows]
+        best = np.array([saturation(self.params, tf, length, avgdl).max() for tf, length in term_peaks])
+        extreme = idf * count * best
         upper = np.maximum(extreme, 0.0) * (1 + _SLACK)
         lower = np.minimum(extreme, 0.0) * (1 + _SLACK)
-        return _Terms(texts, idf * count, idf, count, upper, lower, df)
+        return _Terms(texts, idf * count, idf, count, upper, lower, df, term_peaks)
 
-    def _constants(self, avgdl: float) -> list[float]:
+    def _fetch(self, statement: _Statement) -> list[tuple[Any, ...]]:
+        # Never a generic plan: the terms' frequencies (in the statistics) decide the plan.
+        return self.conn.execute(sql.Composed(statement.parts), statement.params, prepare=False).fetchall()
+
+    # ------------------------------------------------------------------------------- statements
+    def _head(self, avgdl: float) -> tuple[str, list[float]]:
         params = self.params
         delta = float(params.delta) if params.delta is not None else 0.0
-        return [params.k1, params.k1 + 1, 1 - params.b, params.b, avgdl, delta]
+        text = ("WITH c AS (SELECT %s::float8 AS k1, %s::float8 AS k1p1, %s::float8 AS omb, %s::float8 AS b, "
+                "%s::float8 AS avgdl, %s::float8 AS delta)")  # fmt: skip
+        return text, [params.k1, params.k1 + 1, 1 - params.b, params.b, avgdl, delta]
 
-    def _probe(self, constants: list[float], terms: _Terms, k: int, n_docs: int) -> float:
+    def _start(self, head: tuple[str, list[float]], terms: _Terms, positions: list[int]) -> _Statement:
+        """The constants, and ``q``: the terms at ``positions`` with their weights."""
+        statement = _Statement().add(head[0], *head[1])
+        return statement.add(
+            ", q AS (SELECT * FROM unnest(%s::text[], %s::float8[]) AS q(term, w))",
+            [terms.terms[i] for i in positions],
+            [float(terms.weights[i]) for i in positions],
+        )
+
+    def _gather(self, statement: _Statement, terms: _Terms, positions: list[int], filtered: bool) -> _Statement:
+        """``SELECT doc_id, partial, len`` over the postings of the terms in ``q`` (within the filter)."""
+        statement.add(
+            "SELECT p.doc_id, sum(q.w * {saturation}) AS partial, max(p.len) AS len FROM {postings} p "
+            "JOIN q ON q.term = p.term CROSS JOIN c",
+            saturation=sql.SQL(_SATURATION[self.params.variant]),  # type: ignore[arg-type]
+            postings=self.names["postings"],
+        )
+        if filtered:
+            statement.add(" JOIN {table} ON id = p.doc_id", table=self.table)
+        statement.add(" WHERE p.term = ANY(%s)", [terms.terms[i] for i in positions])  # the planner's estimates
+        if filtered:
+            statement.add(" AND ").add(self.where.text, *self.where.params)
+        return statement.add(" GROUP BY p.doc_id")
+
+    def _lookup(self, statement: _Statement, source: str, target: str, term: str, weight: float) -> None:
+        """``target``: the rows of ``source`` with what ``term`` gives each added to its score (one index probe)."""
+        statement.add(
+            f", {target} AS (SELECT s.doc_id, s.score + coalesce(x.v, 0) AS score, s.len FROM {source} s "
+            "LEFT JOIN LATERAL (SELECT %s::float8 * {saturation} AS v FROM {postings} p CROSS JOIN c "
+            "WHERE p.term = %s AND p.doc_id = s.doc_id) x ON true",
+            weight,
+            term,
+            saturation=sql.SQL(_SATURATION[self.params.variant]),  # type: ignore[arg-type]
+            postings=self.names["postings"],
+        )
+
+    def _probe(self, head: tuple[str, list[float]], terms: _Terms, k: int, n_docs: int) -> float:
         """The k-th best full score among the documents scoring best on the rarest terms (-inf: fewer than k)."""
         budget = max(_PROBE_POSTINGS, n_docs // 32)
         picked: list[int] = []
@@ -222,45 +310,91 @@ class Search:
             if picked and (len(picked) >= _PROBE_TERMS or terms.df[picked].sum() + terms.df[position] > budget):
                 break
             picked.append(position)
-        others = [position for position in range(len(terms.terms)) if position not in picked]
-        if self.where.filtered:
-            rows = self._run(
-                _PROBE_FILTERED_SQL, constants, terms, picked, others, [*self.where.params, _PROBE_BEST * k]
-            )
-        else:
-            rows = self._run(_PROBE_SQL, constants, terms, picked, others, [_PROBE_BEST * k])
+        statement = self._start(head, terms, picked).add(", s0 AS (")
+        self._gather(statement, terms, picked, self.where.filtered)
+        statement.add(" ORDER BY partial DESC LIMIT %s), r0 AS (SELECT doc_id, partial AS score, len FROM s0)",
+                      _PROBE_BEST * k)  # fmt: skip
+        source = "r0"
+        for step, position in enumerate(p for p in range(len(terms.terms)) if p not in picked):
+            self._lookup(statement, source, f"r{step + 1}", terms.terms[position], float(terms.weights[position]))
+            statement.add(")")
+            source = f"r{step + 1}"
+        rows = self._fetch(statement.add(f" SELECT doc_id, score FROM {source}"))
         if len(rows) < k:
             return -np.inf
         return float(sorted((float(row[-1]) for row in rows), reverse=True)[k - 1])
 
-    def _run(
-        self, template: str, constants: list[float], terms: _Terms, first: list[int], second: list[int], tail: list[Any]
-    ) -> list[tuple[Any, ...]]:
-        """Run ``template`` with the terms at ``first`` as ``q``, those at ``second`` as ``o``, then ``tail``."""
-        statement = sql.SQL(template).format(
-            saturation=sql.SQL(_SATURATION[self.params.variant]),  # type: ignore[arg-type]
-            postings=self.names["postings"],
-            table=self.table,
+    def _main(
+        self,
+        head: tuple[str, list[float]],
+        terms: _Terms,
+        essential: list[int],
+        optional: list[int],
+        theta: float,
+        avgdl: float,
+        max_len: int,
+        k: int,
+    ) -> _Statement:
+        """Candidates from the essential terms, completed with the optional ones, pruned before each step."""
+        bounds = self._length_bounds(terms, optional, avgdl, min(max_len, _MAX_LENGTHS))
+        remaining = np.cumsum(bounds[::-1], axis=0)[::-1] * (1 + _SLACK)
+        statement = self._start(head, terms, essential).add(", s0 AS (")
+        self._gather(statement, terms, essential, filtered=False)
+        statement.add("), r0 AS (SELECT doc_id, partial AS score, len FROM s0)")
+        source = "r0"
+        for step, position in enumerate(optional):
+            self._lookup(statement, source, f"r{step + 1}", terms.terms[position], float(terms.weights[position]))
+            self._keep(statement, remaining[step], theta)
+            statement.add(")")
+            source = f"r{step + 1}"
+        statement.add(f" SELECT {{columns}}, r.score FROM {source} r JOIN {{table}} ON id = r.doc_id WHERE ",
+                      columns=self.columns, table=self.table)  # fmt: skip
+        statement.add(self.where.text, *self.where.params)
+        return statement.add(" ORDER BY r.score DESC, seq LIMIT %s", k)
+
+    def _keep(self, statement: _Statement, remaining: np.ndarray, theta: float) -> None:
+        """Keep the source rows ``s`` that can still reach ``theta``: score + (the most the terms still to add
+        can give a document of the row's length) >= theta."""
+        if theta == -np.inf:
+            return
+        cutoff = theta * (1 - _SLACK) if theta > 0 else theta * (1 + _SLACK)
+        statement.add(" WHERE s.score + (%s::float8[])[least(s.len, %s) + 1] >= %s",
+                      remaining.tolist(), len(remaining) - 1, cutoff)  # fmt: skip
+
+    def _length_bounds(self, terms: _Terms, positions: list[int], avgdl: float, longest: int) -> np.ndarray:
+        """Per optional term (rows) and document length 0..longest, then any length (last column): the most a
+        document of that length gets from the term (its best peak no longer than the document)."""
+        lengths = np.arange(longest + 1, dtype=np.float64)
+        bounds = np.zeros((len(positions), longest + 2))
+        for row, position in enumerate(positions):
+            tf, peak_len = terms.peaks[position]
+            values = saturation(self.params, tf[:, None], lengths[None, :], avgdl)
+            values[peak_len[:, None] > lengths[None, :]] = 0.0
+            per_length = values.max(axis=0, initial=0.0) * float(terms.weights[position])
+            bounds[row, :-1] = np.minimum(np.maximum(per_length, 0.0) * (1 + _SLACK), terms.upper[position])
+            bounds[row, -1] = terms.upper[position]
+        return bounds
+
+    def _filtered(self, head: tuple[str, list[float]], terms: _Terms, k: int) -> _Statement:
+        """Every document passing the filter, scored on all the query's terms."""
+        every = list(range(len(terms.terms)))
+        statement = self._start(head, terms, every)
+        statement.add(
+            " SELECT {columns}, sum(q.w * {saturation}) AS bm25_score FROM {table} JOIN {postings} p "
+            "ON p.doc_id = id JOIN q ON q.term = p.term CROSS JOIN c WHERE ",
             columns=self.columns,
-            where=sql.SQL(self.where.text),  # type: ignore[arg-type]
+            saturation=sql.SQL(_SATURATION[self.params.variant]),  # type: ignore[arg-type]
+            table=self.table,
+            postings=self.names["postings"],
         )
-        params: list[Any] = [
-            *constants,
-            [terms.terms[i] for i in first],
-            [float(terms.weights[i]) for i in first],
-            [terms.terms[i] for i in second],
-            [float(terms.weights[i]) for i in second],
-            *tail,
-        ]
-        return self.conn.execute(statement, params).fetchall()
+        statement.add(self.where.text, *self.where.params)
+        return statement.add(" GROUP BY id ORDER BY bm25_score DESC, seq LIMIT %s", k)
 
     def _absent_constant(self, terms: _Terms) -> float:
         if self.params.variant != "bm25plus":
             return 0.0
         return float(np.dot(terms.idf * float(self.params.delta), terms.counts))  # type: ignore[arg-type]
 
-
-_SUFFIXES = {"postings": "_bm25", "terms": "_bm25_terms", "stats": "_bm25_stats"}
 
 # A term's saturation in SQL, operation for operation as bm25_index.saturation (c: the constants; p: a posting).
 _NORM = "(c.omb + c.b * p.len / c.avgdl)"
@@ -269,48 +403,3 @@ _SATURATION = {
     "bm25l": f"(p.tf * c.k1p1 * (p.tf / {_NORM} + c.delta) / (c.k1 + p.tf / {_NORM} + c.delta))",
     "bm25plus": f"((p.tf * c.k1p1) / (c.k1 * {_NORM} + p.tf))",
 }
-_HEAD = (
-    "WITH c AS (SELECT %s::float8 AS k1, %s::float8 AS k1p1, %s::float8 AS omb, %s::float8 AS b, "
-    "%s::float8 AS avgdl, %s::float8 AS delta), "
-    "q AS (SELECT * FROM unnest(%s::text[], %s::float8[]) AS q(term, w)), "
-    "o AS (SELECT * FROM unnest(%s::text[], %s::float8[]) AS o(term, w)) "
-)
-_COMPLETE = (
-    "SELECT b.doc_id, b.partial + coalesce(sum(o.w * {saturation}), 0) FROM best b CROSS JOIN c "
-    "LEFT JOIN {postings} p ON p.doc_id = b.doc_id AND p.term IN (SELECT term FROM o) "
-    "LEFT JOIN o ON o.term = p.term GROUP BY b.doc_id, b.partial"
-)
-# The best documents on the terms q, completed with the terms o (params: LIMIT).
-_PROBE_SQL = (
-    _HEAD
-    + (
-        ", best AS (SELECT p.doc_id, sum(q.w * {saturation}) AS partial FROM q JOIN {postings} p ON p.term = q.term "
-        "CROSS JOIN c GROUP BY p.doc_id ORDER BY partial DESC LIMIT %s) "
-    )
-    + _COMPLETE
-)
-# The same among the documents passing the filter (params: the filter's, LIMIT).
-_PROBE_FILTERED_SQL = (
-    _HEAD
-    + (
-        ", best AS (SELECT p.doc_id, sum(q.w * {saturation}) AS partial FROM q JOIN {postings} p ON p.term = q.term "
-        "CROSS JOIN c JOIN {table} ON id = p.doc_id WHERE {where} GROUP BY p.doc_id ORDER BY partial DESC LIMIT %s) "
-    )
-    + _COMPLETE
-)
-# Candidates: documents getting at least the cutoff from the essential terms q; then the optional terms o
-# (params: the cutoff, the filter's, LIMIT).
-_MAIN_SQL = _HEAD + (
-    ", candidates AS (SELECT p.doc_id, sum(q.w * {saturation}) AS partial FROM q JOIN {postings} p "
-    "ON p.term = q.term CROSS JOIN c GROUP BY p.doc_id HAVING sum(q.w * {saturation}) >= %s), "
-    "scored AS (SELECT d.doc_id, d.partial + coalesce(sum(o.w * {saturation}), 0) AS bm25_score "
-    "FROM candidates d CROSS JOIN c LEFT JOIN {postings} p ON p.doc_id = d.doc_id AND p.term IN (SELECT term FROM o) "
-    "LEFT JOIN o ON o.term = p.term GROUP BY d.doc_id, d.partial) "
-    "SELECT {columns}, s.bm25_score FROM scored s JOIN {table} ON id = s.doc_id WHERE {where} "
-    "ORDER BY s.bm25_score DESC, seq LIMIT %s"
-)
-# A selective filter: every document passing it, scored on all the query's terms q (params: the filter's, LIMIT).
-_FILTERED_SQL = _HEAD + (
-    "SELECT {columns}, sum(q.w * {saturation}) AS bm25_score FROM {table} JOIN {postings} p ON p.doc_id = id "
-    "JOIN q ON q.term = p.term CROSS JOIN c WHERE {where} GROUP BY id ORDER BY bm25_score DESC, seq LIMIT %s"
-)

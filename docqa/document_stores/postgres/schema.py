@@ -3,11 +3,15 @@
 A docqa table ``T`` comes with its BM25 tables (schema version 2):
 
 * ``T_bm25`` (``term``, ``doc_id``, ``tf``, ``len``): one row per (term, document holding it), keyed by
-  ``(term, doc_id)``; ``len`` is the document's length in tokens. On Citus: distributed by ``doc_id``,
-  co-located with ``T`` (distributed by ``id``).
-* ``T_bm25_terms`` (``term``, ``df``, ``max_tf``): live document frequency and the largest frequency seen.
-* ``T_bm25_stats``: one row, the live document count, their total length, and the sum of okapi idfs over the live
-  vocabulary (for rank-bm25's floor of negative idfs), kept by every write in its own transaction.
+  ``(term, doc_id)`` with ``tf`` and ``len`` (the document's length in tokens) in the index, so that a query reads
+  the index alone once the table is vacuumed. On Citus: distributed by ``doc_id``, co-located with ``T``
+  (distributed by ``id``).
+* ``T_bm25_terms`` (``term``, ``df``, ``peak_tf``, ``peak_len``): the live document frequency, and the peaks of the
+  term's postings (see :mod:`docqa.document_stores.postings`; kept on writes, never lowered by deletes: still
+  bounds).
+* ``T_bm25_stats``: one row, the live document count, their total length, the longest document written, and the
+  sum of okapi idfs over the live vocabulary (for rank-bm25's floor of negative idfs), kept by every write in its
+  own transaction.
 
 ``T`` itself gains ``bm25_len`` and ``bm25_terms`` (the document's distinct terms, so that a delete finds its
 postings).
@@ -214,19 +218,20 @@ def create_bm25_tables(conn: Connection[Any], table: str) -> None:
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (term text NOT NULL, doc_id text NOT NULL, tf integer NOT NULL, "
-            "len integer NOT NULL, PRIMARY KEY (term, doc_id))"
+            "len integer NOT NULL, PRIMARY KEY (term, doc_id) INCLUDE (tf, len))"
         ).format(names["postings"])
     )
     conn.execute(
         sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (term text PRIMARY KEY, df integer NOT NULL, max_tf integer NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS {} (term text PRIMARY KEY, df integer NOT NULL, peak_tf integer[] NOT NULL, "
+            "peak_len integer[] NOT NULL)"
         ).format(names["terms"])
     )
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), "
-            "n_docs bigint NOT NULL, total_len bigint NOT NULL, okapi_idf_sum double precision NOT NULL, "
-            "vocabulary bigint NOT NULL)"
+            "n_docs bigint NOT NULL, total_len bigint NOT NULL, max_len bigint NOT NULL, "
+            "okapi_idf_sum double precision NOT NULL, vocabulary bigint NOT NULL)"
         ).format(names["stats"])
     )
-    conn.execute(sql.SQL("INSERT INTO {} VALUES (true, 0, 0, 0, 0) ON CONFLICT DO NOTHING").format(names["stats"]))
+    conn.execute(sql.SQL("INSERT INTO {} VALUES (true, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING").format(names["stats"]))

@@ -201,9 +201,9 @@ class PostgresDocumentStore:
                 sql.SQL("TRUNCATE {}, {}, {}").format(self._table, self._bm25["postings"], self._bm25["terms"])
             )
             conn.execute(
-                sql.SQL("UPDATE {} SET n_docs = 0, total_len = 0, okapi_idf_sum = 0, vocabulary = 0").format(
-                    self._bm25["stats"]
-                )
+                sql.SQL(
+                    "UPDATE {} SET n_docs = 0, total_len = 0, max_len = 0, okapi_idf_sum = 0, vocabulary = 0"
+                ).format(self._bm25["stats"])
             )
             conn.execute(
                 "UPDATE docqa_schema_versions SET embedding_model = NULL, split_settings = NULL WHERE table_name = %s",
@@ -330,7 +330,8 @@ class PostgresDocumentStore:
             stored = {row[0] for row in inserted}
             duplicate = next(row[0] for row in rows if row[0] not in stored)
             raise DuplicateDocumentError(f"document {duplicate} is already in the store (duplicate policy FAIL)")
-        bm25.add_postings(conn, self._bm25, "docqa_staging", [row[0] for row in inserted])
+        analyzed = {row[0]: row[4:] for row in rows}
+        bm25.add_postings(conn, self._bm25, "docqa_staging", [(i, *analyzed[i]) for (i,) in inserted])
         bm25.refresh_statistics(conn, self._bm25)
         if rebuild:
             conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", [self.maintenance_work_mem])
@@ -651,7 +652,9 @@ def _upgrade_from_1(conn: psycopg.Connection[Any], table: str, batch: int) -> in
         with conn.cursor().copy("COPY docqa_staging (id, bm25_terms, bm25_tfs, bm25_len) FROM STDIN") as copy:
             for (doc_id, _, _), terms in zip(rows, analyzed, strict=True):
                 copy.write_row((doc_id, *terms))
-        bm25.add_postings(conn, names, "docqa_staging", [row[0] for row in rows])
+        bm25.add_postings(
+            conn, names, "docqa_staging", [(row[0], *terms) for row, terms in zip(rows, analyzed, strict=True)]
+        )
         conn.execute(
             sql.SQL(
                 "UPDATE {} AS t SET bm25_terms = s.bm25_terms, bm25_len = s.bm25_len FROM docqa_staging s "
