@@ -276,16 +276,21 @@ class Search:
         )
 
     def _gather(self, statement: _Statement, terms: _Terms, positions: list[int], filtered: bool) -> _Statement:
-        """``SELECT doc_id, partial, len`` over the postings of the terms in ``q`` (within the filter)."""
+        """``SELECT doc_id, partial, len`` over the postings of the terms at ``positions`` (within the filter).
+
+        A term's weight comes from a ``CASE`` rather than a join, so that the planner estimates the rows from the
+        terms' own statistics (``term = ANY(...)``) and aggregates by hashing."""
+        statement.add("SELECT p.doc_id, sum(CASE p.term")
+        for position in positions:
+            statement.add(" WHEN %s THEN %s::float8", terms.terms[position], float(terms.weights[position]))
         statement.add(
-            "SELECT p.doc_id, sum(q.w * {saturation}) AS partial, max(p.len) AS len FROM {postings} p "
-            "JOIN q ON q.term = p.term CROSS JOIN c",
+            " END * {saturation}) AS partial, max(p.len) AS len FROM {postings} p CROSS JOIN c",
             saturation=sql.SQL(_SATURATION[self.params.variant]),  # type: ignore[arg-type]
             postings=self.names["postings"],
         )
         if filtered:
             statement.add(" JOIN {table} ON id = p.doc_id", table=self.table)
-        statement.add(" WHERE p.term = ANY(%s)", [terms.terms[i] for i in positions])  # the planner's estimates
+        statement.add(" WHERE p.term = ANY(%s)", [terms.terms[i] for i in positions])
         if filtered:
             statement.add(" AND ").add(self.where.text, *self.where.params)
         return statement.add(" GROUP BY p.doc_id")
