@@ -35,7 +35,7 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,8 +43,24 @@ from docqa.document_stores.durable import fsync_directory, store_lock, try_lock
 from docqa.errors import DocumentStoreError
 from docqa.schema import Document
 
-if TYPE_CHECKING:
-    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+class LoggedStore(Protocol):
+    """What the log needs of the store it extends (an InMemoryDocumentStore; named here by shape, so that this
+    module does not import the store that imports it)."""
+
+    path: str | None
+    wal: WriteAheadLog | None
+    embedding_model: str | None
+
+    @property
+    def snapshot(self) -> str | None: ...
+
+    def save(self) -> Any: ...
+
+    def write_documents(self, documents: list[Document], policy: Any = ...) -> int: ...
+
+    def delete_documents(self, ids: list[str]) -> None: ...
+
 
 WAL_PREFIX = "wal-"
 WRITER_LOCK = "writer.lock"
@@ -121,7 +137,7 @@ class WriteAheadLog:
         fsync_directory(file.parent)
 
     @classmethod
-    def attach(cls, store: InMemoryDocumentStore, holder: str | None = None) -> WriteAheadLog:
+    def attach(cls, store: LoggedStore, holder: str | None = None) -> WriteAheadLog:
         """Take the store directory's writer lock and open the log of ``store``'s current snapshot (the store
         must have been saved to, or loaded from, ``store.path``, and not saved by anyone else since)."""
         if store.path is None or wal_path(Path(store.path)) is None:
@@ -163,7 +179,7 @@ class WriteAheadLog:
             raise DocumentStoreError(f"write-ahead log {self.file}: short write ({written} of {len(line)} bytes)")
         os.fsync(self._descriptor)
 
-    def checkpoint(self, store: InMemoryDocumentStore) -> None:
+    def checkpoint(self, store: LoggedStore) -> None:
         """Save ``store`` as a new snapshot, which folds this log into it: the store's save starts a new, empty
         log for the new snapshot (:meth:`rotate`) before any other write can land, and removes this one."""
         store.save()  # allowed: this log holds the writer lock
@@ -186,7 +202,7 @@ class WriteAheadLog:
         self.lock.release()
 
 
-def replay(store: InMemoryDocumentStore, directory: Path) -> int:
+def replay(store: LoggedStore, directory: Path) -> int:
     """Apply the log of ``directory``'s snapshot to ``store`` (just loaded from it); return the records applied."""
     file = wal_path(directory)
     if file is None or not file.is_file():
@@ -223,7 +239,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("op") in ("write", "delete") else None
 
 
-def _apply(store: InMemoryDocumentStore, record: dict[str, Any]) -> None:
+def _apply(store: LoggedStore, record: dict[str, Any]) -> None:
     from docqa.document_stores.base import DuplicatePolicy
 
     if record["op"] == "delete":
