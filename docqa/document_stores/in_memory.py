@@ -363,7 +363,7 @@ class InMemoryDocumentStore:
     def _open(self, directory: Path, analyzer: dict[str, Any] | None) -> None:
         with store_lock(directory, exclusive=False):  # no save can swap or delete the data while it is mapped
             opened = persistence.open_saved(directory)
-            saved = persistence._loading(directory, MANIFEST, lambda: Analyzer.from_dict(opened.settings.analyzer))
+            saved = persistence.loading(directory, MANIFEST, lambda: Analyzer.from_dict(opened.settings.analyzer))
             if analyzer is not None and Analyzer.from_dict(analyzer) != saved:
                 raise DocumentStoreError(
                     f"document store '{directory}' was indexed with analyzer {saved.to_dict()}, not {analyzer}"
@@ -474,7 +474,7 @@ def _segment_row(state: StoreState, row: int) -> tuple[int, int]:
 def _embedding_dim(state: StoreState) -> int | None:
     cached = state._cache.get("embedding_dim", "unset")
     if cached == "unset":
-        cached = state._cache["embedding_dim"] = persistence._embedding_dim(state)
+        cached = state._cache["embedding_dim"] = persistence.embedding_dim_of(state)
     return cached  # type: ignore[return-value]
 
 

@@ -114,7 +114,7 @@ def _live_rows(directory: Path, data: Path, entry: dict[str, Any], n_rows: int) 
     if entry.get("deleted") is None:
         return live
     name = f"{data.name}/{entry['deleted']}"
-    deleted = _loading(directory, name, lambda: np.load(data / entry["deleted"], allow_pickle=False))
+    deleted = loading(directory, name, lambda: np.load(data / entry["deleted"], allow_pickle=False))
     if deleted.ndim != 1 or (len(deleted) and (deleted.min() < 0 or deleted.max() >= n_rows)):
         raise DocumentStoreError(f"cannot load document store '{directory}': {name} is corrupt (rows out of range)")
     live[deleted] = False
@@ -123,7 +123,7 @@ def _live_rows(directory: Path, data: Path, entry: dict[str, Any], n_rows: int) 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
     """The validated manifest of ``directory`` (format 1 or 2); DocumentStoreError naming what is wrong."""
-    manifest = _loading(directory, MANIFEST, lambda: json.loads((directory / MANIFEST).read_text("utf-8")))
+    manifest = loading(directory, MANIFEST, lambda: json.loads((directory / MANIFEST).read_text("utf-8")))
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DocumentStoreError(f"cannot load document store '{directory}': {MANIFEST} is not a docqa store manifest")
     version = manifest.get("format_version")
@@ -171,7 +171,7 @@ def _plain_name(name: Any, prefix: str) -> bool:
     return isinstance(name, str) and name.startswith(prefix) and "/" not in name and "\\" not in name
 
 
-def _loading(directory: Path, name: str, read: Any) -> Any:
+def loading(directory: Path, name: str, read: Any) -> Any:
     """Run ``read()``, turning any failure into a DocumentStoreError naming the store and the file."""
     try:
         return read()
@@ -318,7 +318,7 @@ def _write_snapshot(directory: Path, state: StoreState, entries: list[dict[str, 
             "format_version": FORMAT_VERSION,
             "data_dir": data_name,
             "num_documents": state.n_live,
-            "embedding_dim": _embedding_dim(state),
+            "embedding_dim": embedding_dim_of(state),
             "embedding_model": settings.embedding_model,
             "split_settings": settings.split_settings,
             "analyzer": settings.analyzer,
@@ -332,7 +332,7 @@ def _write_snapshot(directory: Path, state: StoreState, entries: list[dict[str, 
     return data_name
 
 
-def _embedding_dim(state: StoreState) -> int | None:
+def embedding_dim_of(state: StoreState) -> int | None:
     for segment, live in zip(state.segments, state.live, strict=True):
         if segment.embeddings is not None and (segment.has_embedding & live).any():
             return segment.embedding_dim
@@ -379,9 +379,9 @@ def _read_format_1(directory: Path, manifest: dict[str, Any]) -> StoreState:
     ends = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == ord("\n")) + 1 if len(blob) else np.zeros(0, int)
     lines = DiskDocuments(blob, np.concatenate([[0], ends]).astype(np.int64), label)
     documents = lines.stored(range(len(ends)))
-    terms = _loading(directory, "vocab.json", lambda: json.loads((folder / "vocab.json").read_text("utf-8")))
-    arrays = {n: _loading(directory, f"bm25_{n}.npy", lambda n=n: np.load(folder / f"bm25_{n}.npy")) for n in _V1}
-    postings = _loading(directory, "bm25_*.npy", lambda: _format_1_postings(terms, arrays, len(documents)))
+    terms = loading(directory, "vocab.json", lambda: json.loads((folder / "vocab.json").read_text("utf-8")))
+    arrays = {n: loading(directory, f"bm25_{n}.npy", lambda n=n: np.load(folder / f"bm25_{n}.npy")) for n in _V1}
+    postings = loading(directory, "bm25_*.npy", lambda: _format_1_postings(terms, arrays, len(documents)))
     embeddings, has_embedding = _format_1_embeddings(directory, folder, manifest, len(documents))
     if len({document.id for document in documents}) != len(documents):
         raise DocumentStoreError(f"cannot load document store '{directory}': documents.jsonl repeats an id")
@@ -425,8 +425,8 @@ def _format_1_embeddings(
     dim = manifest.get("embedding_dim")
     if dim is None:
         return None, np.zeros(n_documents, dtype=bool)
-    embeddings = _loading(directory, "embeddings.npy", lambda: np.load(folder / "embeddings.npy"))
-    has_embedding = _loading(directory, "has_embedding.npy", lambda: np.load(folder / "has_embedding.npy"))
+    embeddings = loading(directory, "embeddings.npy", lambda: np.load(folder / "embeddings.npy"))
+    has_embedding = loading(directory, "has_embedding.npy", lambda: np.load(folder / "has_embedding.npy"))
     if embeddings.shape != (n_documents, dim) or has_embedding.shape != (n_documents,):
         raise DocumentStoreError(f"cannot load document store '{directory}': embeddings.npy has the wrong shape")
     return embeddings.astype(np.float32), has_embedding.astype(bool)

@@ -117,9 +117,6 @@ class StoreState:
             rows[missing[hit]] = found[hit]
         return where, rows
 
-    def live_rows(self) -> int:
-        return self.n_live
-
 
 def tail_merge_start(sizes: Sequence[int]) -> int | None:
     """Where the run of newest segments to merge starts (None: nothing to merge), by the tiered policy."""
