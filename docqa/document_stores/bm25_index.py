@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,6 +55,10 @@ _PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
 _DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
 _SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
 _MAX_BOUND_CELLS = 1 << 20  # (peaks x document lengths) tabulated per term for the candidates' bounds
+_EXHAUSTIVE_FRACTION = 16  # no skipping when even the rarest query term is in more than 1/16 of the documents,
+_EXHAUSTIVE_POSTINGS = 4096  # or when all the query's postings are this few
+_CACHED_COLUMN = 1 << 14  # columns this long keep their saturations with the state...
+_COLUMN_CACHE_BYTES = 64 << 20  # ...up to this many bytes
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,9 @@ def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Q
     """The query's terms that some live document holds, with their idfs and bounds (None: no such term)."""
     if not tokens or not state.n_live:
         return None
-    distinct, counts = np.unique(np.asarray(tokens, dtype=object), return_counts=True)
-    ids = state.vocabulary.lookup(list(distinct))
+    tally = Counter(tokens)
+    distinct, counts = list(tally), np.fromiter(tally.values(), dtype=np.int64, count=len(tally))
+    ids = state.vocabulary.lookup(distinct)
     known = ids >= 0
     ids, counts = ids[known], counts[known]
     known = state.df[ids] > 0
@@ -232,8 +238,27 @@ class _Columns:
         cached = self._cache.get(key)
         if cached is None:
             rows, pairs = self.state.segments[segment].postings.column(int(self.query.terms[position]))
-            cached = self._cache[key] = (rows, self._values(segment, position, pairs))
+            values = self._term_values(segment, position, pairs)
+            count = self.query.counts[position]
+            cached = self._cache[key] = (rows, values if count == 1 else values * count)
         return cached
+
+    def _term_values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
+        """``idf * saturation`` of each posting of a column; a long column's are kept with the state (up to a
+        budget), since common terms come back in query after query."""
+        idf = float(self.query.idf[position])
+        if len(pairs) < _CACHED_COLUMN:
+            return idf * self.pair_scores(segment)[pairs]
+        key = ("column", segment, int(self.query.terms[position]), self.query.params)
+        cached = self.state._cache.get(key)
+        if isinstance(cached, np.ndarray):
+            return cached
+        values = idf * self.pair_scores(segment)[pairs]
+        used = self.state._cache.get("column_bytes", 0)
+        if isinstance(used, int) and used + values.nbytes <= _COLUMN_CACHE_BYTES:
+            self.state._cache[key] = values
+            self.state._cache["column_bytes"] = used + values.nbytes
+        return values
 
     def _values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
         return self._scaled(position, self.pair_scores(segment)[pairs])
@@ -394,6 +419,9 @@ def top_k(
         return []
     columns = _Columns(state, query)
     allowed = [_allowed(state, masks, s) for s in range(len(state.segments))]
+    df = state.df[query.terms]
+    if int(df.min()) * _EXHAUSTIVE_FRACTION > state.n_live or int(df.sum()) <= _EXHAUSTIVE_POSTINGS:
+        return _exhaustive(columns, allowed, k)  # nothing worth skipping: add up every posting
     theta = _probe_bound(columns, allowed, k)
     essential, optional = split_terms(query.upper, state.df[query.terms], theta)
     # A row can only make the top k if its essential terms give it at least theta less the optional bounds.
@@ -470,6 +498,35 @@ def _all_peaks(state: StoreState, term: int) -> tuple[np.ndarray, np.ndarray]:
             tfs.append(postings.peak_tf[start:end])
             lengths.append(postings.peak_len[start:end])
     return np.concatenate(tfs), np.concatenate(lengths)
+
+
+def _exhaustive(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> list[tuple[int, int, float]]:
+    """Top k from every posting of every query term, added up per row in a reused array (``np.add.at``, in the
+    same term order for every row)."""
+    state, query = columns.state, columns.query
+    positive = bool((query.lower == 0).all() and (query.idf > 0).all())  # a touched row then sums above 0
+    rows_out, scores_out, offset = [np.zeros(0, np.int64)], [np.zeros(0)], 0
+    for s, segment in enumerate(state.segments):
+        parts = [columns.get(s, position) for position in range(len(query.terms))]
+        sums, touched = _SCRATCH.take(segment.n_rows)
+        try:
+            for rows, values in parts:
+                np.add.at(sums, rows, values)
+                if not positive:
+                    touched[rows] = True
+            found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
+            mask = allowed[s]
+            candidates = np.flatnonzero(found if mask is None else found & mask)
+            best, scores = select_top_k(candidates, sums[candidates], k)
+        finally:
+            for rows, _ in parts:
+                sums[rows] = 0.0
+                touched[rows] = False
+        rows_out.append(best + offset)
+        scores_out.append(scores)
+        offset += segment.n_rows
+    best_rows, best_scores = select_top_k(np.concatenate(rows_out), np.concatenate(scores_out), k)
+    return _locate(state, best_rows, best_scores + _absent_constant(query))
 
 
 def _absent_constant(query: _Query) -> float:
