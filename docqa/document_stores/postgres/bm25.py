@@ -63,7 +63,7 @@ def add_postings(
     conn.execute(
         sql.SQL(
             "INSERT INTO {} (term, doc_id, tf, len) SELECT u.term, s.id, u.tf, s.bm25_len "
-            "FROM {} s, unnest(s.bm25_terms, s.bm25_tfs) AS u(term, tf) WHERE s.id = ANY(%s)"
+            "FROM {} s, unnest(s.bm25_terms, s.bm25_tfs) AS u(term, tf) WHERE s.id = ANY(%s) ORDER BY u.term, s.id"
         ).format(names["postings"], sql.Identifier(staging)),
         [[doc_id for doc_id, _, _, _ in documents]],
     )
