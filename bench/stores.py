@@ -231,10 +231,11 @@ def query_bm25s(directory: str, n_queries: int) -> dict[str, Any]:
 
 
 def append_docqa(directory: str, n: int, extra: int) -> dict[str, Any]:
+    new = passages(n + extra, seed=1, start=n)
     start = time.perf_counter()
     store = InMemoryDocumentStore.load(directory)
     opened = time.perf_counter()
-    store.write_documents(passages(n + extra, seed=1, start=n))
+    store.write_documents(new)
     written = time.perf_counter()
     store.save()
     done = time.perf_counter()
