@@ -49,7 +49,7 @@ from docqa.errors import DocqaError
 VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25plus": 1.0}
 _PROBE_ROWS = 4096  # postings of the rarest terms read to find a first bound on the k-th best score (at least,
-_PROBE_FRACTION = 32  # or the live documents / this)
+_PROBE_FRACTION = 64  # or the live documents / this)
 _PROBE_TERMS = 4  # (and at most this many terms)
 _PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
 _DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
