@@ -37,7 +37,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,20 +192,30 @@ def _bounds(
     return np.maximum(upper, 0.0) * (1 + _SLACK), lower * (1 + _SLACK)
 
 
-class _Scratch(threading.local):
-    """Per thread, zeroed arrays as long as the largest segment, reused by every query (reset after use)."""
+class _ScratchPool:
+    """Zeroed arrays as long as the largest segment, lent to one query at a time and zeroed again by it; a few are
+    kept for the next queries (threads querying at once each borrow their own, none waits for another)."""
 
-    def __init__(self) -> None:
-        self.sums = np.zeros(0)
-        self.touched = np.zeros(0, dtype=bool)
+    def __init__(self, keep: int = 4) -> None:
+        self._free: list[tuple[np.ndarray, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._keep = keep
 
-    def take(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.sums) < n_rows:
-            self.sums, self.touched = np.zeros(n_rows), np.zeros(n_rows, dtype=bool)
-        return self.sums, self.touched
+    @contextmanager
+    def borrow(self, n_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        with self._lock:
+            pair = self._free.pop() if self._free else None
+        if pair is None or len(pair[0]) < n_rows:
+            pair = (np.zeros(n_rows), np.zeros(n_rows, dtype=bool))
+        try:
+            yield pair
+        finally:
+            with self._lock:
+                if len(self._free) < self._keep:
+                    self._free.append(pair)
 
 
-_SCRATCH = _Scratch()
+_SCRATCH = _ScratchPool()
 
 
 class _Columns:
@@ -319,24 +330,24 @@ def _gather(
 def _gather_dense(
     parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int, allowed: np.ndarray | None, cutoff: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_gather` in a (reused, per-thread) array as long as the segment: for many postings."""
-    sums, touched = _SCRATCH.take(n_rows)
+    """:func:`_gather` in a (reused) array as long as the segment: for many postings."""
     every = np.concatenate([rows for rows, _ in parts]) if len(parts) > 1 else parts[0][0]
-    try:
-        for rows, values in parts:
-            np.add.at(sums, rows, values)
-        if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
-            candidates = _sorted_unique(every[sums[every] >= cutoff])
-        else:
-            touched[every] = True
-            candidates = np.flatnonzero(touched[:n_rows])
-        if allowed is not None:
-            candidates = candidates[allowed[candidates]]
-        return candidates, sums[candidates]
-    finally:
-        sums[every] = 0.0  # reset only what was touched
-        if cutoff <= 0:
-            touched[every] = False
+    with _SCRATCH.borrow(n_rows) as (sums, touched):
+        try:
+            for rows, values in parts:
+                np.add.at(sums, rows, values)
+            if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
+                candidates = _sorted_unique(every[sums[every] >= cutoff])
+            else:
+                touched[every] = True
+                candidates = np.flatnonzero(touched[:n_rows])
+            if allowed is not None:
+                candidates = candidates[allowed[candidates]]
+            return candidates, sums[candidates]
+        finally:
+            sums[every] = 0.0  # zero again only what was touched
+            if cutoff <= 0:
+                touched[every] = False
 
 
 def _sorted_unique(rows: np.ndarray) -> np.ndarray:
@@ -511,20 +522,20 @@ def _exhaustive(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> 
     rows_out, scores_out, offset = [np.zeros(0, np.int64)], [np.zeros(0)], 0
     for s, segment in enumerate(state.segments):
         parts = [columns.get(s, position) for position in range(len(query.terms))]
-        sums, touched = _SCRATCH.take(segment.n_rows)
-        try:
-            for rows, values in parts:
-                np.add.at(sums, rows, values)
-                if not positive:
-                    touched[rows] = True
-            found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
-            mask = allowed[s]
-            candidates = np.flatnonzero(found if mask is None else found & mask)
-            best, scores = select_top_k(candidates, sums[candidates], k)
-        finally:
-            for rows, _ in parts:
-                sums[rows] = 0.0
-                touched[rows] = False
+        with _SCRATCH.borrow(segment.n_rows) as (sums, touched):
+            try:
+                for rows, values in parts:
+                    np.add.at(sums, rows, values)
+                    if not positive:
+                        touched[rows] = True
+                found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
+                mask = allowed[s]
+                candidates = np.flatnonzero(found if mask is None else found & mask)
+                best, scores = select_top_k(candidates, sums[candidates], k)
+            finally:
+                for rows, _ in parts:
+                    sums[rows] = 0.0
+                    touched[rows] = False
         rows_out.append(best + offset)
         scores_out.append(scores)
         offset += segment.n_rows
