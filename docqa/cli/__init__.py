@@ -7,6 +7,7 @@ import typer
 from docqa.cli._common import global_options
 from docqa.cli.ask import ask
 from docqa.cli.batch import batch
+from docqa.cli.compact import compact
 from docqa.cli.eval import eval_app
 from docqa.cli.fill_mask import fill_mask
 from docqa.cli.index import index
@@ -29,6 +30,7 @@ app.command()(serve)
 app.command()(ask)
 app.command()(run)
 app.command()(batch)
+app.command()(compact)
 app.command(name="fill-mask")(fill_mask)
 app.command()(train)
 app.add_typer(eval_app, name="eval")

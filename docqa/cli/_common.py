@@ -115,15 +115,15 @@ def _warning_line(message: Warning | str, *_: Any, **__: Any) -> None:
 
 
 def load_store(path: Path) -> InMemoryDocumentStore:
-    """Load a saved store, or exit with one line saying why it can't be."""
+    """Load a saved store, or exit with one line saying why it can't be (a warning, e.g. that the store is of an
+    older format, is one ``warning:`` line)."""
     from docqa.document_stores.in_memory import InMemoryDocumentStore
 
     if not path.exists():
         fail(f"no document store at {path}: create one with `docqa index PATH... --store {path}`")
-    try:
+    with handle_errors():
         return InMemoryDocumentStore.load(path)
-    except DocqaError as error:
-        fail(str(error))
+    raise AssertionError("unreachable")  # handle_errors exits on an error
 
 
 STORE_HELP = "Store directory, or a PostgreSQL DSN (postgresql://... or env:VARIABLE, e.g. env:DOCQA_PG_DSN)."

@@ -1,14 +1,4 @@
-"""The numerical core of BM25: an incrementally maintained sparse index with rank-bm25's exact scoring.
-
-Layout
-------
-* Rows are documents (the store's rows, in insertion order), columns are terms (``vocab``: term -> column).
-* Term frequencies live in growable CSR arrays (``indptr``, ``indices``, ``tf``): a write appends rows, a delete
-  tombstones rows (``live``) and decrements document frequencies, :meth:`BM25Index.compact` drops dead rows
-  and dead terms. Nothing is rebuilt per query.
-* For queries, a CSC copy of the structure and, per scoring configuration, a CSC matrix of precomputed
-  per-(document, term) scores are derived lazily and dropped on every change. A query then adds up a few
-  columns, plus a constant for BM25+, and selects the top k with ``np.argpartition``.
+"""The numerical core of BM25 over a store's segments: rank-bm25's exact scores, top k without scoring everything.
 
 Scoring
 -------
@@ -25,25 +15,51 @@ token counting each time, a token absent from the live corpus counting 0:
   which is ``idf * delta`` for a document without the term: every document gets that constant. Default
   ``delta`` 1.
 
-Ties are broken by row (earlier insertion first).
+Statistics are the store's (:class:`~docqa.document_stores.state.StoreState`); term scores are computed when a
+query reads a column, as ``idf * saturation(pair)`` with the saturation of each distinct (frequency, length)
+pair of the segment computed once per state (:mod:`docqa.document_stores.postings`), so a write or a delete
+changes no stored score. For okapi this is rank-bm25's own sequence of operations; for bm25l and bm25plus the
+idf is applied last, which can differ from rank-bm25 in the last bit or two.
+
+Top k (MaxScore)
+----------------
+Each term's score is bounded by its value at the column's largest frequency and shortest document (the score
+grows with ``tf`` and shrinks with ``len``). A first bound ``theta`` on the k-th best score comes from the rows
+of the rarest query terms; terms whose bounds add up to less than ``theta`` (the common ones: ``the``,
+``of``...) cannot lift a row that lacks every other term into the top k, so only the rows of the other,
+*essential* terms are candidates, and the common terms' columns are only looked up for the candidates that can
+still make it. The result is the exhaustive one: ties are broken by row (earlier insertion first), and every
+row sums its terms in one order, so equal documents score equal.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Iterable, Sequence
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
+from docqa.document_stores.postings import ranges
+from docqa.document_stores.state import StoreState
 from docqa.errors import DocqaError
 
 VARIANTS = ("okapi", "bm25l", "bm25plus")
 DEFAULT_DELTA = {"bm25l": 0.5, "bm25plus": 1.0}
-_MAX_CACHED_CONFIGS = 4
-_SCORE_CHUNK = 1 << 20
+_PROBE_ROWS = 4096  # postings of the rarest terms read to find a first bound on the k-th best score (at least,
+_PROBE_FRACTION = 64  # or the live documents / this)
+_PROBE_TERMS = 4  # (and at most this many terms)
+_PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
+_DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
+_SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
+_MAX_BOUND_CELLS = 1 << 20  # (peaks x document lengths) tabulated per term for the candidates' bounds
+_EXHAUSTIVE_FRACTION = 16  # no skipping when even the rarest query term is in more than 1/16 of the documents,
+_EXHAUSTIVE_POSTINGS = 4096  # or when all the query's postings are this few
+_CACHED_COLUMN = 1 << 14  # columns this long keep their saturations with the state...
+_COLUMN_CACHE_BYTES = 64 << 20  # ...up to this many bytes
 
 
 @dataclass(frozen=True)
@@ -77,358 +93,487 @@ class BM25Params:
             raise DocqaError(f"BM25 parameter delta must be a finite number, not {self.delta!r}")
 
 
-class _Growable:
-    """A 1-D numpy array with amortised appends."""
-
-    def __init__(self, dtype: type | np.dtype, initial: np.ndarray | None = None) -> None:
-        self._data = np.empty(0, dtype=dtype) if initial is None else np.ascontiguousarray(initial, dtype=dtype)
-        self._size = len(self._data)
-
-    @property
-    def view(self) -> np.ndarray:
-        return self._data[: self._size]
-
-    def __len__(self) -> int:
-        return self._size
-
-    def extend(self, values: np.ndarray) -> None:
-        needed = self._size + len(values)
-        if needed > len(self._data):
-            capacity = needed if self._size == 0 else max(needed, int(len(self._data) * 1.5))
-            grown = np.empty(capacity, dtype=self._data.dtype)
-            grown[: self._size] = self.view
-            self._data = grown
-        self._data[self._size : needed] = values
-        self._size = needed
-
-
-class _TermIds(dict[str, int]):
-    """term -> column; looking up an unknown term assigns it the next column (used only while indexing)."""
-
-    def __missing__(self, term: str) -> int:
-        column = self[term] = len(self)
-        return column
-
-
 @dataclass
-class _Structure:
-    """The CSC view of the live term frequencies: column ``t`` is ``rows/tf[indptr[t]:indptr[t+1]]``."""
+class _Query:
+    """A query's distinct known terms (by global id), their counts, idfs, and bounds over the segments."""
 
-    indptr: np.ndarray
-    rows: np.ndarray
-    tf: np.ndarray
-
-
-@dataclass
-class _ScoreMatrix:
-    indptr: np.ndarray
-    rows: np.ndarray
-    values: np.ndarray
-    absent: np.ndarray  # per term: what a live document without the term gets from it
-    positive: np.ndarray  # per term: every stored value of the column is > 0
+    terms: np.ndarray
+    counts: np.ndarray
+    idf: np.ndarray
+    upper: np.ndarray  # per term: no row gets more from it (counts included)
+    lower: np.ndarray  # per term: no row gets less from it (0 when the idf is >= 0)
+    avgdl: float
+    params: BM25Params
 
 
-class BM25Index:
-    """Incremental BM25 index over token lists; rows are numbered in insertion order."""
-
-    def __init__(self) -> None:
-        self._vocab = _TermIds()
-        self._indptr = _Growable(np.int64, np.zeros(1, dtype=np.int64))
-        self._indices = _Growable(np.int32)
-        self._tf = _Growable(np.int32)
-        self._doc_len = _Growable(np.int64)
-        self._live = _Growable(np.bool_)
-        self._df = np.zeros(0, dtype=np.int64)
-        self._n_live = 0
-        self._total_len = 0
-        self._structure: _Structure | None = None
-        self._score_cache: dict[BM25Params, _ScoreMatrix] = {}
-
-    # ----------------------------------------------------------------------------------------- state
-    @property
-    def n_rows(self) -> int:
-        return len(self._live)
-
-    @property
-    def n_live(self) -> int:
-        return self._n_live
-
-    @property
-    def live(self) -> np.ndarray:
-        return self._live.view
-
-    @property
-    def vocabulary_size(self) -> int:
-        """Terms in at least one live document."""
-        return int(np.count_nonzero(self._df))
-
-    def _changed(self) -> None:
-        self._structure = None
-        self._score_cache.clear()
-
-    # ------------------------------------------------------------------------------------ mutations
-    def add(self, token_batches: Iterable[Sequence[Sequence[str]]]) -> None:
-        """Append one row per token list; batches bound the memory of the token lists in flight."""
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for batch in token_batches:
-            parts.append(self._count_batch(batch))
-        if not parts:
-            return
-        nnz_before = len(self._indices)
-        offsets = np.cumsum([0] + [len(part[1]) for part in parts[:-1]], dtype=np.int64) + nnz_before
-        self._indptr.extend(np.concatenate([part[0] + offset for part, offset in zip(parts, offsets, strict=True)]))
-        self._indices.extend(np.concatenate([part[1] for part in parts]))
-        self._tf.extend(np.concatenate([part[2] for part in parts]))
-        lengths = np.concatenate([part[3] for part in parts])
-        self._doc_len.extend(lengths)
-        self._live.extend(np.ones(len(lengths), dtype=bool))
-        new_indices = self._indices.view[nnz_before:]
-        self._df = np.concatenate([self._df, np.zeros(len(self._vocab) - len(self._df), dtype=np.int64)])
-        self._df += np.bincount(new_indices, minlength=len(self._df))
-        self._n_live += len(lengths)
-        self._total_len += int(lengths.sum())
-        self._changed()
-
-    def _count_batch(
-        self, token_lists: Sequence[Sequence[str]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """CSR pieces (row ends relative to the batch, term ids, tf, lengths) of one batch."""
-        n = len(token_lists)
-        lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=n)
-        total = int(lengths.sum())
-        all_tokens = itertools.chain.from_iterable(token_lists)
-        term_ids = np.fromiter(map(self._vocab.__getitem__, all_tokens), dtype=np.int32, count=total)
-        rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
-        # COO -> CSR sums repeated (row, term) pairs into term frequencies, rows sorted by term id.
-        counts = sp.coo_matrix(
-            (np.ones(total, dtype=np.int32), (rows, term_ids)), shape=(n, max(len(self._vocab), 1))
-        ).tocsr()
-        counts.sum_duplicates()
-        return (
-            counts.indptr[1:].astype(np.int64),
-            counts.indices.astype(np.int32, copy=False),
-            counts.data.astype(np.int32, copy=False),
-            lengths,
-        )
-
-    def remove(self, rows: np.ndarray) -> None:
-        """Tombstone live ``rows``."""
-        rows = np.asarray(rows, dtype=np.int64)
-        if not len(rows):
-            return
-        live = self._live.view
-        if not live[rows].all() or len(np.unique(rows)) != len(rows):
-            raise DocqaError("BM25Index.remove: rows must be distinct live rows")
-        entries = _ranges(self._indptr.view[rows], self._indptr.view[rows + 1])
-        self._df -= np.bincount(self._indices.view[entries], minlength=len(self._df))
-        live[rows] = False
-        self._n_live -= len(rows)
-        self._total_len -= int(self._doc_len.view[rows].sum())
-        self._changed()
-
-    def compact(self) -> np.ndarray:
-        """Drop dead rows and terms no live row uses; return the kept (old) row numbers."""
-        keep = np.flatnonzero(self._live.view)
-        indptr = self._indptr.view
-        entries = _ranges(indptr[keep], indptr[keep + 1])
-        term_alive = self._df > 0
-        remap = np.full(len(self._df), -1, dtype=np.int32)
-        remap[term_alive] = np.arange(int(term_alive.sum()), dtype=np.int32)
-        terms = self.terms()
-        vocab = _TermIds()
-        for column in np.flatnonzero(term_alive):
-            vocab[terms[column]] = len(vocab)
-        row_nnz = indptr[keep + 1] - indptr[keep]
-        self._vocab = vocab
-        self._indptr = _Growable(np.int64, np.concatenate([[0], np.cumsum(row_nnz)]))
-        self._indices = _Growable(np.int32, remap[self._indices.view[entries]])
-        self._tf = _Growable(np.int32, self._tf.view[entries])
-        self._doc_len = _Growable(np.int64, self._doc_len.view[keep])
-        self._live = _Growable(np.bool_, np.ones(len(keep), dtype=bool))
-        self._df = self._df[term_alive]
-        self._changed()
-        return keep
-
-    def terms(self) -> list[str]:
-        """Column -> term."""
-        terms = [""] * len(self._vocab)
-        for term, column in self._vocab.items():
-            terms[column] = term
-        return terms
-
-    # ---------------------------------------------------------------------------------- persistence
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The index's arrays (call :meth:`compact` first so that every row is live)."""
-        if self._n_live != self.n_rows:
-            raise DocqaError("BM25Index.to_arrays needs a compacted index")
-        return {
-            "indptr": self._indptr.view,
-            "indices": self._indices.view,
-            "tf": self._tf.view,
-            "doc_len": self._doc_len.view,
-        }
-
-    @classmethod
-    def from_arrays(cls, terms: list[str], arrays: dict[str, np.ndarray]) -> BM25Index:
-        """Rebuild from :meth:`to_arrays` and :meth:`terms` without tokenizing; raises ValueError if inconsistent."""
-        indptr, indices, tf, doc_len = (arrays[name] for name in ("indptr", "indices", "tf", "doc_len"))
-        n_rows = len(doc_len)
-        if indptr.ndim != 1 or len(indptr) != n_rows + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0):
-            raise ValueError("indptr does not match doc_len")
-        if len(indices) != indptr[-1] or len(tf) != len(indices) or np.any(tf < 1):
-            raise ValueError("indices/tf do not match indptr")
-        if len(indices) and (indices.min() < 0 or indices.max() >= len(terms)):
-            raise ValueError("term index out of range of the vocabulary")
-        if len(set(terms)) != len(terms):
-            raise ValueError("vocabulary has repeated terms")
-        index = cls()
-        index._vocab = _TermIds(zip(terms, range(len(terms)), strict=True))
-        index._indptr = _Growable(np.int64, indptr)
-        index._indices = _Growable(np.int32, indices)
-        index._tf = _Growable(np.int32, tf)
-        index._doc_len = _Growable(np.int64, doc_len)
-        index._live = _Growable(np.bool_, np.ones(n_rows, dtype=bool))
-        index._df = np.bincount(indices, minlength=len(terms)).astype(np.int64)
-        index._n_live = n_rows
-        index._total_len = int(doc_len.sum())
-        return index
-
-    # -------------------------------------------------------------------------------------- scoring
-    def _get_structure(self) -> _Structure:
-        if self._structure is None:
-            shape = (self.n_rows, len(self._vocab))
-            indptr = self._indptr.view
-            if indptr[-1] < np.iinfo(np.int32).max:  # int32 index arrays keep scipy from upcasting (copying)
-                indptr = indptr.astype(np.int32)
-            csr = sp.csr_matrix((self._tf.view, self._indices.view, indptr), shape=shape, copy=False)
-            csc = csr.tocsc()  # dead rows stay in the columns; queries mask them out
-            self._structure = _Structure(
-                csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False), csc.data
-            )
-        return self._structure
-
-    def _idf(self, params: BM25Params) -> np.ndarray:
-        n_docs, df = float(self._n_live), self._df.astype(np.float64)
-        present = self._df > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if params.variant == "okapi":
-                idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
-                if present.any():
-                    floor = params.epsilon * (idf[present].sum() / np.count_nonzero(present))
-                    idf[present & (idf < 0)] = floor
-            elif params.variant == "bm25l":
-                idf = math.log(n_docs + 1) - np.log(df + 0.5)
-            else:
-                idf = np.log((n_docs + 1) / df)
-        idf[~present] = 0.0
+def idf_values(params: BM25Params, n_docs: int, df: np.ndarray, mean_okapi_idf: float) -> np.ndarray:
+    """The idf of terms with live document frequencies ``df`` (all > 0) among ``n_docs`` live documents; okapi's
+    negative idfs become ``epsilon * mean_okapi_idf`` (the average over the live vocabulary)."""
+    n, df = float(n_docs), np.asarray(df).astype(np.float64)
+    if params.variant == "okapi":
+        idf = np.log(n - df + 0.5) - np.log(df + 0.5)
+        idf[idf < 0] = params.epsilon * mean_okapi_idf
         return idf
+    if params.variant == "bm25l":
+        return math.log(n + 1) - np.log(df + 0.5)
+    return np.log((n + 1) / df)
 
-    def _get_scores(self, params: BM25Params) -> _ScoreMatrix:
-        cached = self._score_cache.get(params)
-        if cached is not None:
+
+def _mean_okapi_idf(state: StoreState) -> float:
+    """The average okapi idf over the live vocabulary (computed once per state)."""
+    cached = state._cache.get("mean_okapi_idf")
+    if not isinstance(cached, float):
+        present = state.df[state.df > 0].astype(np.float64)
+        n_docs = float(state.n_live)
+        idf = np.log(n_docs - present + 0.5) - np.log(present + 0.5)
+        cached = state._cache["mean_okapi_idf"] = float(idf.sum() / len(present)) if len(present) else 0.0
+    return cached
+
+
+def saturation(params: BM25Params, tf: np.ndarray, doc_len: np.ndarray, avgdl: float) -> np.ndarray:
+    """A term's score per unit of idf at frequency ``tf`` in a document of length ``doc_len``: the term score is
+    ``idf * saturation`` (for okapi exactly rank-bm25's operations; BM25+ without its constant ``idf * delta``)."""
+    k1, b = params.k1, params.b
+    tf = np.asarray(tf, dtype=np.float64)
+    norm = 1 - b + b * np.asarray(doc_len, dtype=np.float64) / avgdl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if params.variant == "okapi":
+            return tf * (k1 + 1) / (tf + k1 * norm)
+        delta = float(params.delta)  # type: ignore[arg-type]
+        if params.variant == "bm25l":
+            ctd = tf / norm
+            return tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+        return (tf * (k1 + 1)) / (k1 * norm + tf)
+
+
+def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Query | None:
+    """The query's terms that some live document holds, with their idfs and bounds (None: no such term)."""
+    if not tokens or not state.n_live:
+        return None
+    tally = Counter(tokens)
+    distinct, counts = list(tally), np.fromiter(tally.values(), dtype=np.int64, count=len(tally))
+    ids = state.vocabulary.lookup(distinct)
+    known = ids >= 0
+    ids, counts = ids[known], counts[known]
+    known = state.df[ids] > 0
+    terms, counts = ids[known], counts[known].astype(np.float64)
+    if not len(terms):
+        return None
+    order = np.argsort(terms)
+    terms, counts = terms[order], counts[order]
+    mean = _mean_okapi_idf(state) if params.variant == "okapi" else 0.0
+    idf = idf_values(params, state.n_live, state.df[terms], mean)
+    avgdl = state.total_len / state.n_live if state.total_len else 1.0
+    upper, lower = _bounds(state, terms, idf, avgdl, params)
+    return _Query(terms, counts, idf, upper * counts, lower * counts, avgdl, params)
+
+
+def _bounds(
+    state: StoreState, terms: np.ndarray, idf: np.ndarray, avgdl: float, params: BM25Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per term, the most and the least one row can get from it in any segment (its value at the peaks)."""
+    upper = np.zeros(len(terms))
+    lower = np.zeros(len(terms))
+    for segment in state.segments:
+        inside = np.flatnonzero(terms < segment.vocabulary)
+        if not len(inside):
+            continue
+        postings = segment.postings
+        starts, ends = postings.peak_ptr[terms[inside]], postings.peak_ptr[terms[inside] + 1]
+        sizes = ends - starts
+        present = inside[sizes > 0]
+        if not len(present):
+            continue
+        peaks = ranges(starts[sizes > 0], ends[sizes > 0])
+        values = saturation(params, postings.peak_tf[peaks], postings.peak_len[peaks], avgdl)
+        extreme = np.maximum.reduceat(values, np.concatenate([[0], np.cumsum(sizes[sizes > 0])[:-1]])) * idf[present]
+        upper[present] = np.maximum(upper[present], extreme)
+        lower[present] = np.minimum(lower[present], extreme)
+    return np.maximum(upper, 0.0) * (1 + _SLACK), lower * (1 + _SLACK)
+
+
+class _ScratchPool:
+    """Zeroed arrays as long as the largest segment, lent to one query at a time and zeroed again by it; a few are
+    kept for the next queries (threads querying at once each borrow their own, none waits for another)."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._free: list[tuple[np.ndarray, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    @contextmanager
+    def borrow(self, n_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        with self._lock:
+            pair = self._free.pop() if self._free else None
+        if pair is None or len(pair[0]) < n_rows:
+            pair = (np.zeros(n_rows), np.zeros(n_rows, dtype=bool))
+        try:
+            yield pair
+        finally:
+            with self._lock:
+                if len(self._free) < self._keep:
+                    self._free.append(pair)
+
+
+_SCRATCH = _ScratchPool()
+
+
+class _Columns:
+    """The query's term scores per (segment, term), computed once per query."""
+
+    def __init__(self, state: StoreState, query: _Query) -> None:
+        self.state, self.query = state, query
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._pairs: dict[int, np.ndarray] = {}
+
+    def pair_scores(self, segment: int) -> np.ndarray:
+        """The saturation of each (frequency, length) pair of ``segment`` (cached with the state)."""
+        scores = self._pairs.get(segment)
+        if scores is None:
+            key = ("pairs", segment, self.query.params)
+            cached = self.state._cache.get(key)
+            if not isinstance(cached, np.ndarray):
+                postings = self.state.segments[segment].postings
+                cached = saturation(self.query.params, postings.pair_tf, postings.pair_len, self.query.avgdl)
+                self.state._cache[key] = cached
+            scores = self._pairs[segment] = cached
+        return scores
+
+    def weight(self, position: int) -> float:
+        """The idf of query term ``position``, times its count in the query."""
+        return float(self.query.idf[position] * self.query.counts[position])
+
+    def get(self, segment: int, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows holding query term ``position`` in ``segment`` and what each gets from it (counts included)."""
+        key = (segment, position)
+        cached = self._cache.get(key)
+        if cached is None:
+            rows, pairs = self.state.segments[segment].postings.column(int(self.query.terms[position]))
+            values = self._term_values(segment, position, pairs)
+            count = self.query.counts[position]
+            cached = self._cache[key] = (rows, values if count == 1 else values * count)
+        return cached
+
+    def _term_values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
+        """``idf * saturation`` of each posting of a column; a long column's are kept with the state (up to a
+        budget), since common terms come back in query after query."""
+        idf = float(self.query.idf[position])
+        if len(pairs) < _CACHED_COLUMN:
+            return idf * self.pair_scores(segment)[pairs]
+        key = ("column", segment, int(self.query.terms[position]), self.query.params)
+        cached = self.state._cache.get(key)
+        if isinstance(cached, np.ndarray):
             return cached
-        structure = self._get_structure()
-        idf = self._idf(params)
-        avgdl = self._total_len / self._n_live if self._n_live else 1.0
-        if avgdl == 0:
-            avgdl = 1.0  # every live document is empty: no column has live entries
-        norm = 1 - params.b + params.b * self._doc_len.view / avgdl
-        values = np.empty(len(structure.tf), dtype=np.float64)
-        for start in range(0, len(values), _SCORE_CHUNK):  # chunks bound the temporaries' memory
-            stop = min(start + _SCORE_CHUNK, len(values))
-            terms = np.searchsorted(structure.indptr, np.arange(start, stop), side="right") - 1
-            tf = structure.tf[start:stop].astype(np.float64)
-            values[start:stop] = _term_scores(params, tf, norm[structure.rows[start:stop]], idf[terms])
-        absent = idf * params.delta if params.variant == "bm25plus" else np.zeros_like(idf)  # type: ignore[operator]
-        positive = _positive_columns(structure.indptr, values)
-        matrix = _ScoreMatrix(structure.indptr, structure.rows, values, absent, positive)
-        if len(self._score_cache) >= _MAX_CACHED_CONFIGS:
-            self._score_cache.pop(next(iter(self._score_cache)))
-        self._score_cache[params] = matrix
-        return matrix
+        values = idf * self.pair_scores(segment)[pairs]
+        used = self.state._cache.get("column_bytes", 0)
+        if isinstance(used, int) and used + values.nbytes <= _COLUMN_CACHE_BYTES:
+            self.state._cache[key] = values
+            self.state._cache["column_bytes"] = used + values.nbytes
+        return values
 
-    def prepare(self, params: BM25Params) -> None:
-        """Build (and cache) the score matrix for ``params`` now."""
-        self._get_scores(params)
+    def _values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
+        return self._scaled(position, self.pair_scores(segment)[pairs])
 
-    def _query_terms(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        columns = [column for column in map(self._vocab.get, tokens) if column is not None]
-        if not columns:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.unique(np.asarray(columns, dtype=np.int64), return_counts=True)
+    def lookup(self, segment: int, position: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For sorted ``rows`` of ``segment``: which hold term ``position``, and what they get from it."""
+        if not len(rows):
+            return np.zeros(0, np.int64), np.zeros(0)
+        postings = self.state.segments[segment].postings
+        term = int(self.query.terms[position])
+        dense = postings.dense_column(term) if term < postings.vocabulary else None
+        if dense is not None:  # a common term: its frequency in each row by indexing
+            tf = dense[rows]
+            hit = np.flatnonzero(tf)
+            values = saturation(self.query.params, tf[hit], postings.doc_len[rows[hit]], self.query.avgdl)
+            return hit, self._scaled(position, values)
+        cached = self._cache.get((segment, position))
+        column_rows, column = cached if cached is not None else postings.column(term)
+        if not len(column_rows):
+            return np.zeros(0, np.int64), np.zeros(0)
+        at = np.searchsorted(column_rows, rows)
+        at[at == len(column_rows)] = 0
+        hit = np.flatnonzero(column_rows[at] == rows)
+        if cached is not None:  # the column's values, computed already
+            return hit, column[at[hit]]
+        return hit, self._values(segment, position, column[at[hit]])
 
-    def _accumulate(self, matrix: _ScoreMatrix, columns: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """Dense per-row sums of the query's columns (without the BM25+ constant)."""
-        scores = np.zeros(self.n_rows, dtype=np.float64)
-        indptr, rows, values = matrix.indptr, matrix.rows, matrix.values
-        for column, count in zip(columns.tolist(), counts.tolist(), strict=True):
-            start, end = indptr[column], indptr[column + 1]
-            # np.add.at is much faster than fancy-index += on int32 row numbers; rows are distinct anyway.
-            np.add.at(scores, rows[start:end], values[start:end] if count == 1 else values[start:end] * count)
-        return scores
+    def _scaled(self, position: int, saturations: np.ndarray) -> np.ndarray:
+        values = float(self.query.idf[position]) * saturations
+        count = self.query.counts[position]
+        return values if count == 1 else values * count
 
-    def _touched(self, matrix: _ScoreMatrix, columns: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Rows containing at least one of ``columns``."""
-        if matrix.positive[columns].all():  # every entry of these columns is > 0: a touched row sums above 0
-            return scores > 0
-        touched = np.zeros(self.n_rows, dtype=bool)
-        for column in columns.tolist():
-            touched[matrix.rows[matrix.indptr[column] : matrix.indptr[column + 1]].astype(np.intp)] = True
-        return touched
 
-    def score_all(self, tokens: Sequence[str], params: BM25Params) -> np.ndarray:
-        """Every row's score for the query (dead rows: NaN), as rank-bm25's ``get_scores`` on the live rows."""
-        columns, counts = self._query_terms(tokens)
-        scores = np.zeros(self.n_rows, dtype=np.float64)
-        if len(columns):
-            matrix = self._get_scores(params)
-            scores = self._accumulate(matrix, columns, counts) + float(np.dot(matrix.absent[columns], counts))
-        scores[~self._live.view] = np.nan
-        return scores
+def _gather(
+    columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None, cutoff: float = -np.inf
+) -> tuple[np.ndarray, np.ndarray]:
+    """The allowed rows of ``segment`` holding any of the terms at ``positions``, and the sum of what they get
+    from those terms (added in the order of ``positions``, the same for every row); with ``cutoff`` > 0, only
+    the rows whose sum reaches it."""
+    parts = [columns.get(segment, position) for position in positions]
+    n_rows = columns.state.segments[segment].n_rows
+    if sum(len(rows) for rows, _ in parts) * _DENSE_FRACTION > n_rows:
+        candidates, sums = _gather_dense(parts, n_rows, allowed, cutoff)
+        return candidates, sums
+    if len(parts) == 1:
+        candidates, sums = parts[0][0], parts[0][1].copy()
+    else:
+        candidates = _sorted_unique(np.concatenate([rows for rows, _ in parts]))
+        sums = np.zeros(len(candidates))
+        for rows, values in parts:
+            sums[np.searchsorted(candidates, rows)] += values
+    keep = None if allowed is None else allowed[candidates]
+    if cutoff > 0:
+        keep = sums >= cutoff if keep is None else keep & (sums >= cutoff)
+    return (candidates, sums) if keep is None else (candidates[keep], sums[keep])
 
-    def top_k(
-        self, tokens: Sequence[str], k: int, params: BM25Params, mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best live rows (allowed by ``mask``) containing at least one query term, best first."""
-        columns, counts = self._query_terms(tokens)
-        if not len(columns) or k < 1:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        matrix = self._get_scores(params)
-        scores = self._accumulate(matrix, columns, counts)
-        allowed = self._touched(matrix, columns, scores)
-        if self._n_live != self.n_rows:
-            allowed &= self._live.view
-        if mask is not None:
-            allowed &= mask
-        threshold = self._lower_bound(matrix, columns, scores, allowed, k)
-        candidates = np.flatnonzero(allowed & (scores >= threshold) if threshold > -np.inf else allowed)
-        constant = float(np.dot(matrix.absent[columns], counts))
-        return select_top_k(candidates, scores[candidates] + constant, k)
 
-    @staticmethod
-    def _lower_bound(
-        matrix: _ScoreMatrix, columns: np.ndarray, scores: np.ndarray, allowed: np.ndarray, k: int
-    ) -> float:
-        """A score the k-th best row reaches for sure: the k-th best among the rows of the rarest columns.
+def _gather_dense(
+    parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int, allowed: np.ndarray | None, cutoff: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_gather` in a (reused) array as long as the segment: for many postings."""
+    every = np.concatenate([rows for rows, _ in parts]) if len(parts) > 1 else parts[0][0]
+    with _SCRATCH.borrow(n_rows) as (sums, touched):
+        try:
+            for rows, values in parts:
+                np.add.at(sums, rows, values)
+            if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
+                candidates = _sorted_unique(every[sums[every] >= cutoff])
+            else:
+                touched[every] = True
+                candidates = np.flatnonzero(touched[:n_rows])
+            if allowed is not None:
+                candidates = candidates[allowed[candidates]]
+            return candidates, sums[candidates]
+        finally:
+            sums[every] = 0.0  # zero again only what was touched
+            if cutoff <= 0:
+                touched[every] = False
 
-        Rows holding rare (high-idf) terms usually score highest, so few rows pass the bound and the top-k
-        selection runs on a handful of candidates instead of on every row holding a common term.
-        """
-        sizes = matrix.indptr[columns + 1] - matrix.indptr[columns]
-        wanted = 4 * k
-        picked: list[np.ndarray] = []
-        for position in np.argsort(sizes, kind="stable").tolist():
-            start = int(matrix.indptr[columns[position]])
-            take = min(int(sizes[position]), wanted)
-            picked.append(matrix.rows[start : start + take])
-            wanted -= take
-            if wanted <= 0:
-                break
-        sample = np.unique(np.concatenate(picked))  # a row in two columns must count once
-        sample = scores[sample[allowed[sample]]]
-        if len(sample) < k:
-            return -np.inf
-        return float(np.partition(sample, len(sample) - k)[len(sample) - k])
+
+def _sorted_unique(rows: np.ndarray) -> np.ndarray:
+    """``np.unique`` by sorting (numpy's hashing ``unique`` is several times slower on row numbers)."""
+    rows = np.sort(rows)
+    return rows[np.concatenate([[True], rows[1:] != rows[:-1]])] if len(rows) else rows
+
+
+def _kth(values: list[np.ndarray], k: int) -> float:
+    """The k-th largest of all ``values`` (-inf when there are fewer than k)."""
+    joined = np.concatenate(values) if values else np.zeros(0)
+    if len(joined) < k:
+        return -np.inf
+    return float(np.partition(joined, len(joined) - k)[len(joined) - k])
+
+
+def _allowed(state: StoreState, masks: Sequence[np.ndarray | None] | None, segment: int) -> np.ndarray | None:
+    """The rows of ``segment`` a query may return (None: all of them)."""
+    live = state.live[segment]
+    mask = None if masks is None else masks[segment]
+    if mask is not None:
+        return mask & live
+    return None if state.segments[segment].n_rows == 0 or live.all() else live
+
+
+def _probe_bound(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> float:
+    """A score the k-th best row reaches for sure: the k-th best full score among the rows that score best on
+    the rarest terms (rows holding several rare terms usually make the top k)."""
+    query, state = columns.query, columns.state
+    df = state.df[query.terms]
+    budget = max(_PROBE_ROWS, state.n_live // _PROBE_FRACTION)
+    picked: list[int] = []
+    for position in np.argsort(df, kind="stable").tolist():
+        if picked and (len(picked) >= _PROBE_TERMS or df[picked].sum() + df[position] > budget):
+            break
+        picked.append(position)
+    best = [
+        _best_rows(columns, s, *_gather(columns, s, picked, allowed[s]), picked, k) for s in range(len(state.segments))
+    ]
+    return _kth(best, k)
+
+
+def _best_rows(
+    columns: _Columns, segment: int, rows: np.ndarray, sums: np.ndarray, known: list[int], k: int
+) -> np.ndarray:
+    """The full scores of the PROBE_BEST * k rows with the best ``sums`` (their scores on the terms ``known``)."""
+    wanted = _PROBE_BEST * k
+    if len(rows) > wanted:
+        top = np.sort(np.argpartition(-sums, wanted)[:wanted])
+        rows, sums = rows[top], sums[top]
+    else:
+        sums = sums.copy()
+    for position in range(len(columns.query.terms)):
+        if position not in known:
+            hit, values = columns.lookup(segment, position, rows)
+            sums[hit] += values
+    return sums
+
+
+def split_terms(upper: np.ndarray, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
+    """Essential terms (their rows are the candidates) and optional ones, whose ``upper`` bounds add up to less
+    than ``theta``: chosen greedily to leave out the most postings (``df``) per unit of bound. Optional terms
+    come largest bound first (the order to look them up in), and at least one term stays essential."""
+    optional: list[int] = []
+    budget = 0.0
+    if theta > -np.inf:
+        saving = df / np.maximum(upper, 1e-300)
+        for position in np.argsort(-saving, kind="stable").tolist():
+            if (budget + upper[position]) * (1 + _SLACK) < theta and len(optional) < len(df) - 1:
+                optional.append(position)
+                budget += upper[position]
+    essential = [position for position in range(len(df)) if position not in optional]
+    return essential, sorted(optional, key=lambda position: -upper[position])
+
+
+def top_k(
+    state: StoreState, tokens: Sequence[str], k: int, params: BM25Params, masks: Sequence[np.ndarray | None] | None
+) -> list[tuple[int, int, float]]:
+    """The ``k`` best live rows (allowed by ``masks[segment]``) holding a query term, best first, as
+    (segment, row, score)."""
+    query = _prepare(state, tokens, params)
+    if query is None or k < 1:
+        return []
+    columns = _Columns(state, query)
+    allowed = [_allowed(state, masks, s) for s in range(len(state.segments))]
+    df = state.df[query.terms]
+    if int(df.min()) * _EXHAUSTIVE_FRACTION > state.n_live or int(df.sum()) <= _EXHAUSTIVE_POSTINGS:
+        return _exhaustive(columns, allowed, k)  # nothing worth skipping: add up every posting
+    theta = _probe_bound(columns, allowed, k)
+    essential, optional = split_terms(query.upper, state.df[query.terms], theta)
+    # A row can only make the top k if its essential terms give it at least theta less the optional bounds.
+    cutoff = theta - float(query.upper[optional].sum()) * (1 + _SLACK) if optional else theta
+    cutoff = cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
+    found = [_gather(columns, s, essential, allowed[s], cutoff) for s in range(len(state.segments))]
+    if optional:  # the best candidates scored fully: usually the k-th best score itself
+        theta = max(theta, _kth([_best_rows(columns, s, *found[s], essential, k) for s in range(len(found))], k))
+    rows_out: list[np.ndarray] = [np.zeros(0, np.int64)]
+    scores_out: list[np.ndarray] = [np.zeros(0)]
+    offset = 0
+    for s, (rows, sums) in enumerate(found):
+        if optional and theta > -np.inf:
+            rows, sums = _complete(columns, s, rows, sums, optional, theta)
+        else:
+            for position in optional:
+                hit, values = columns.lookup(s, position, rows)
+                sums[hit] += values
+        rows_out.append(rows + offset)
+        scores_out.append(sums)
+        offset += state.segments[s].n_rows
+    constant = _absent_constant(query)
+    best_rows, best_scores = select_top_k(np.concatenate(rows_out), np.concatenate(scores_out) + constant, k)
+    return _locate(state, best_rows, best_scores)
+
+
+def _complete(
+    columns: _Columns, segment: int, rows: np.ndarray, sums: np.ndarray, optional: list[int], theta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the optional terms to the candidates that can still reach ``theta``, largest bound first, dropping
+    after each term the rows that cannot any more. A row's bound counts, per optional term still to add, the
+    most that term gives in a document of the row's length (from its peaks)."""
+    lengths = np.asarray(columns.state.segments[segment].postings.doc_len)[rows]
+    present = np.flatnonzero(np.bincount(lengths)) if len(lengths) else np.zeros(0, np.int64)
+    index_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
+    index_of[present] = np.arange(len(present))
+    slot = index_of[lengths]
+    bounds = _length_bounds(columns, optional, present)
+    remaining = bounds.sum(axis=0) * (1 + _SLACK)
+    for step, position in enumerate(optional):
+        keep = sums + remaining[slot] >= theta
+        rows, sums, slot = rows[keep], sums[keep], slot[keep]
+        hit, values = columns.lookup(segment, position, rows)
+        sums[hit] += values
+        remaining = remaining - bounds[step]
+    return rows, sums
+
+
+def _length_bounds(columns: _Columns, positions: list[int], lengths: np.ndarray) -> np.ndarray:
+    """Per term (rows) and document length (columns): the most a document of that length gets from the term, the
+    best of its peaks no longer than the document (any entry of the column is beaten by such a peak)."""
+    query, state = columns.query, columns.state
+    bounds = np.zeros((len(positions), len(lengths)))
+    for row, position in enumerate(positions):
+        term = int(query.terms[position])
+        peak_tf, peak_len = _all_peaks(state, term)
+        if len(peak_tf) * len(lengths) > _MAX_BOUND_CELLS:  # too many to tabulate: the term's overall bound
+            bounds[row] = query.upper[position]
+            continue
+        values = saturation(query.params, peak_tf[:, None], lengths[None, :], query.avgdl)
+        values[peak_len[:, None] > lengths[None, :]] = 0.0
+        best = values.max(axis=0, initial=0.0) * float(query.idf[position] * query.counts[position])
+        bounds[row] = np.minimum(np.maximum(best, 0.0) * (1 + _SLACK), query.upper[position])
+    return bounds
+
+
+def _all_peaks(state: StoreState, term: int) -> tuple[np.ndarray, np.ndarray]:
+    """The peaks of ``term``'s columns in every segment (together they beat every posting of the term)."""
+    tfs, lengths = [np.zeros(0, np.int32)], [np.zeros(0, np.int32)]
+    for segment in state.segments:
+        postings = segment.postings
+        if term < postings.vocabulary:
+            start, end = int(postings.peak_ptr[term]), int(postings.peak_ptr[term + 1])
+            tfs.append(postings.peak_tf[start:end])
+            lengths.append(postings.peak_len[start:end])
+    return np.concatenate(tfs), np.concatenate(lengths)
+
+
+def _exhaustive(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> list[tuple[int, int, float]]:
+    """Top k from every posting of every query term, added up per row in a reused array (``np.add.at``, in the
+    same term order for every row)."""
+    state, query = columns.state, columns.query
+    positive = bool((query.lower == 0).all() and (query.idf > 0).all())  # a touched row then sums above 0
+    rows_out, scores_out, offset = [np.zeros(0, np.int64)], [np.zeros(0)], 0
+    for s, segment in enumerate(state.segments):
+        parts = [columns.get(s, position) for position in range(len(query.terms))]
+        with _SCRATCH.borrow(segment.n_rows) as (sums, touched):
+            try:
+                for rows, values in parts:
+                    np.add.at(sums, rows, values)
+                    if not positive:
+                        touched[rows] = True
+                found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
+                mask = allowed[s]
+                candidates = np.flatnonzero(found if mask is None else found & mask)
+                best, scores = select_top_k(candidates, sums[candidates], k)
+            finally:
+                for rows, _ in parts:
+                    sums[rows] = 0.0
+                    touched[rows] = False
+        rows_out.append(best + offset)
+        scores_out.append(scores)
+        offset += segment.n_rows
+    best_rows, best_scores = select_top_k(np.concatenate(rows_out), np.concatenate(scores_out), k)
+    return _locate(state, best_rows, best_scores + _absent_constant(query))
+
+
+def _absent_constant(query: _Query) -> float:
+    """What every live document gets from each query term, held or not: BM25+'s ``idf * delta``, else 0."""
+    if query.params.variant != "bm25plus":
+        return 0.0
+    return float(np.dot(query.idf * float(query.params.delta), query.counts))  # type: ignore[arg-type]
+
+
+def _locate(state: StoreState, rows: np.ndarray, scores: np.ndarray) -> list[tuple[int, int, float]]:
+    offsets = np.cumsum([0] + [segment.n_rows for segment in state.segments])
+    segments = np.searchsorted(offsets, rows, side="right") - 1
+    return [
+        (int(s), int(row - offsets[s]), float(score))
+        for s, row, score in zip(segments.tolist(), rows.tolist(), scores.tolist(), strict=True)
+    ]
+
+
+def score_all(state: StoreState, tokens: Sequence[str], params: BM25Params) -> list[np.ndarray]:
+    """Every row's score per segment (dead rows: NaN), as rank-bm25's ``get_scores`` on the live rows."""
+    query = _prepare(state, tokens, params)
+    scores = [np.zeros(segment.n_rows) for segment in state.segments]
+    if query is not None:
+        columns = _Columns(state, query)
+        constant = _absent_constant(query)
+        for s, segment_scores in enumerate(scores):
+            for position in range(len(query.terms)):
+                rows, values = columns.get(s, position)
+                segment_scores[rows] += values
+            segment_scores += constant
+    for segment_scores, live in zip(scores, state.live, strict=True):
+        segment_scores[~live] = np.nan
+    return scores
 
 
 def select_top_k(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -439,36 +584,3 @@ def select_top_k(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarr
         rows, scores = rows[keep], scores[keep]
     order = np.lexsort((rows, -scores))[:k]
     return rows[order], scores[order]
-
-
-def _term_scores(params: BM25Params, tf: np.ndarray, norm: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    """rank-bm25's per-(document, term) score, operation for operation; BM25+ without its tf=0 constant."""
-    k1 = params.k1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if params.variant == "okapi":
-            return idf * (tf * (k1 + 1) / (tf + k1 * norm))
-        delta = float(params.delta)  # type: ignore[arg-type]
-        if params.variant == "bm25l":
-            ctd = tf / norm
-            return idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
-        return idf * (delta + (tf * (k1 + 1)) / (k1 * norm + tf)) - idf * delta
-
-
-def _positive_columns(indptr: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per column: whether all its values are > 0 (true for empty columns)."""
-    starts = indptr[:-1]
-    nonempty = indptr[1:] > starts
-    minimum = np.full(len(starts), np.inf)
-    if len(values):
-        minimum[nonempty] = np.minimum.reduceat(values, starts[nonempty])
-    return minimum > 0
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, end)`` for each pair, vectorised."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + offsets

@@ -64,7 +64,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -75,7 +75,7 @@ LOGIC_OPERATORS = ("AND", "OR", "NOT")
 COMPARISON_OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not in")
 _ORDERING = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 _DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
-_MISSING = object()
+MISSING = object()
 
 
 def parse_date(value: Any) -> float | None:
@@ -178,18 +178,18 @@ def _field_path(field: Any, where: str) -> tuple[str, ...]:
     )
 
 
-class _Column:
+class FieldColumn:
     """One field over all rows: ``codes[row]`` indexes ``uniques`` (-1: missing); per-unique caches."""
 
-    def __init__(self, values: Sequence[Any]) -> None:
+    def __init__(self, values: Sequence[Any] = ()) -> None:
         index: dict[Any, int] = {}
         uniques: list[Any] = []
         codes = np.empty(len(values), dtype=np.int64)
         for row, value in enumerate(values):
-            if value is _MISSING:
+            if value is MISSING:
                 codes[row] = -1
                 continue
-            key = _factor_key(value)
+            key = factor_key(value)
             code = index.get(key)
             if code is None:
                 code = index[key] = len(uniques)
@@ -199,6 +199,13 @@ class _Column:
         self.uniques = uniques
         self._numbers: np.ndarray | None = None
         self._dates: np.ndarray | None = None
+
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, uniques: list[Any]) -> FieldColumn:
+        """A column already factorized (a saved segment's): ``codes`` index ``uniques``, -1 is missing."""
+        column = cls()
+        column.codes, column.uniques = codes, uniques
+        return column
 
     @property
     def numbers(self) -> np.ndarray:
@@ -218,8 +225,8 @@ class _Column:
         return np.append(per_unique.astype(bool, copy=False), missing)[self.codes]
 
 
-def _factor_key(value: Any) -> Any:
-    # The type is part of the key so that 1, 1.0 and True, equal as dict keys, stay distinct values.
+def factor_key(value: Any) -> Any:
+    """The key that tells distinct field values apart (``1``, ``1.0`` and ``True`` stay three values)."""
     try:
         hash(value)
     except TypeError:
@@ -227,9 +234,10 @@ def _factor_key(value: Any) -> Any:
     return (type(value), value)
 
 
-def _read_field(document: Document | None, path: tuple[str, ...]) -> Any:
+def read_field(document: Document | None, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` of ``document`` (:data:`MISSING` where there is none)."""
     if document is None:
-        return _MISSING
+        return MISSING
     if path[0] == "content":
         return document.content
     if path[0] == "id":
@@ -237,9 +245,17 @@ def _read_field(document: Document | None, path: tuple[str, ...]) -> Any:
     value: Any = document.meta
     for key in path[1:]:
         if not isinstance(value, dict) or key not in value:
-            return _MISSING
+            return MISSING
         value = value[key]
     return value
+
+
+class ColumnSource(Protocol):
+    """Field columns over a fixed sequence of rows, as :func:`evaluate` reads them."""
+
+    def __len__(self) -> int: ...
+
+    def column(self, path: tuple[str, ...]) -> FieldColumn: ...
 
 
 class DocumentColumns:
@@ -250,19 +266,19 @@ class DocumentColumns:
 
     def __init__(self, rows: Sequence[Document | None]) -> None:
         self._rows = rows
-        self._columns: dict[tuple[str, ...], _Column] = {}
+        self._columns: dict[tuple[str, ...], FieldColumn] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def column(self, path: tuple[str, ...]) -> _Column:
+    def column(self, path: tuple[str, ...]) -> FieldColumn:
         column = self._columns.get(path)
         if column is None:
-            column = self._columns[path] = _Column([_read_field(doc, path) for doc in self._rows])
+            column = self._columns[path] = FieldColumn([read_field(doc, path) for doc in self._rows])
         return column
 
 
-def evaluate(node: Node, columns: DocumentColumns) -> np.ndarray:
+def evaluate(node: Node, columns: ColumnSource) -> np.ndarray:
     """The boolean mask of rows matching the validated filter ``node``."""
     if isinstance(node, Logic):
         if not node.conditions:  # only the top-level ``{}``
@@ -288,7 +304,7 @@ def evaluate(node: Node, columns: DocumentColumns) -> np.ndarray:
     return column.scatter(inside if operator == "in" else ~inside, missing=missing_inside == (operator == "in"))
 
 
-def _ordering(column: _Column, operator: str, value: Any) -> np.ndarray:
+def _ordering(column: FieldColumn, operator: str, value: Any) -> np.ndarray:
     compare = _ORDERING[operator]
     if _is_number(value):
         numbers = column.numbers

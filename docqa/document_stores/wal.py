@@ -23,7 +23,7 @@ under it.
 1
 >>> InMemoryDocumentStore.load(folder).count_documents()  # replayed from the log, no save needed
 1
->>> log.checkpoint(store)  # fold the log into a new snapshot
+>>> log.checkpoint(store)  # fold the log into a new snapshot (any save of the store does it too)
 >>> log.size_bytes
 0
 """
@@ -35,15 +35,32 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from docqa.document_stores.durable import fsync_directory, store_lock, try_lock
 from docqa.errors import DocumentStoreError
 from docqa.schema import Document
 
-if TYPE_CHECKING:
-    from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+class LoggedStore(Protocol):
+    """What the log needs of the store it extends (an InMemoryDocumentStore; named here by shape, so that this
+    module does not import the store that imports it)."""
+
+    path: str | None
+    wal: WriteAheadLog | None
+    embedding_model: str | None
+
+    @property
+    def snapshot(self) -> str | None: ...
+
+    def save(self) -> Any: ...
+
+    def write_documents(self, documents: list[Document], policy: Any = ...) -> int: ...
+
+    def delete_documents(self, ids: list[str]) -> None: ...
+
 
 WAL_PREFIX = "wal-"
 WRITER_LOCK = "writer.lock"
@@ -65,7 +82,7 @@ class WriterLock:
     def __init__(self, directory: Path, holder: str) -> None:
         self.directory = directory
         self._descriptor = os.open(directory / WRITER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(self._descriptor, exclusive=True):
+        if not try_lock(self._descriptor, exclusive=True):
             held_by = _holder(directory)
             os.close(self._descriptor)
             raise DocumentStoreError(_in_use(directory, held_by))
@@ -88,24 +105,11 @@ def check_writer(directory: Path, own: WriteAheadLog | None = None) -> None:
     except OSError:  # no lock file: no writer ever attached a log here
         return
     try:
-        free = _try_lock(descriptor, exclusive=False)
+        free = try_lock(descriptor, exclusive=False)
     finally:
         os.close(descriptor)
     if not free:
         raise DocumentStoreError(_in_use(directory, _holder(directory)))
-
-
-def _try_lock(descriptor: int, *, exclusive: bool) -> bool:
-    """Take an flock without waiting; False if another open file holds a conflicting one (no fcntl: True)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no writer lock
-        return True
-    try:
-        fcntl.flock(descriptor, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _holder(directory: Path) -> str:
@@ -133,11 +137,9 @@ class WriteAheadLog:
         fsync_directory(file.parent)
 
     @classmethod
-    def attach(cls, store: InMemoryDocumentStore, holder: str | None = None) -> WriteAheadLog:
+    def attach(cls, store: LoggedStore, holder: str | None = None) -> WriteAheadLog:
         """Take the store directory's writer lock and open the log of ``store``'s current snapshot (the store
         must have been saved to, or loaded from, ``store.path``, and not saved by anyone else since)."""
-        from docqa.document_stores.in_memory import store_lock
-
         if store.path is None or wal_path(Path(store.path)) is None:
             raise DocumentStoreError("write-ahead log: the store must be saved to its path first")
         directory = Path(store.path)
@@ -177,12 +179,17 @@ class WriteAheadLog:
             raise DocumentStoreError(f"write-ahead log {self.file}: short write ({written} of {len(line)} bytes)")
         os.fsync(self._descriptor)
 
-    def checkpoint(self, store: InMemoryDocumentStore) -> None:
-        """Save ``store`` as a new snapshot and start a new, empty log for it; the old log is removed.
-
-        The caller must keep writes out meanwhile (the server holds its write lock)."""
+    def checkpoint(self, store: LoggedStore) -> None:
+        """Save ``store`` as a new snapshot, which folds this log into it: the store's save starts a new, empty
+        log for the new snapshot (:meth:`rotate`) before any other write can land, and removes this one."""
         store.save()  # allowed: this log holds the writer lock
-        old, self.file = self.file, wal_path(Path(str(store.path)))  # type: ignore[assignment]
+
+    def rotate(self, directory: Path) -> None:
+        """Start the (empty) log of the snapshot ``directory``'s manifest now points to; the store calls it at
+        the end of a save, under its write lock, so no write falls between the snapshot and the new log."""
+        file = wal_path(directory)
+        assert file is not None
+        old, self.file = self.file, file
         os.close(self._descriptor)
         self._descriptor = os.open(self.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o644)
         fsync_directory(self.file.parent)
@@ -195,7 +202,7 @@ class WriteAheadLog:
         self.lock.release()
 
 
-def replay(store: InMemoryDocumentStore, directory: Path) -> int:
+def replay(store: LoggedStore, directory: Path) -> int:
     """Apply the log of ``directory``'s snapshot to ``store`` (just loaded from it); return the records applied."""
     file = wal_path(directory)
     if file is None or not file.is_file():
@@ -232,7 +239,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("op") in ("write", "delete") else None
 
 
-def _apply(store: InMemoryDocumentStore, record: dict[str, Any]) -> None:
+def _apply(store: LoggedStore, record: dict[str, Any]) -> None:
     from docqa.document_stores.base import DuplicatePolicy
 
     if record["op"] == "delete":
@@ -261,17 +268,3 @@ def _drop_torn_tail(file: Path) -> None:
             handle.truncate(data.rfind(b"\n") + 1)
             handle.flush()
             os.fsync(handle.fileno())
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename or a new file in ``directory`` durable (a no-op where directories cannot be opened)."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:  # platforms where directories cannot be opened
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

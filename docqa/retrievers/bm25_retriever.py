@@ -22,8 +22,9 @@ class BM25Retriever:
     apply to every run unless a run passes its own.
 
     Any :class:`~docqa.document_stores.base.KeywordRetrievalStore` works; the BM25 parameters apply to stores that
-    score BM25 themselves (:class:`~docqa.document_stores.base.BM25ScoringStore`, e.g. the in-memory one), and a
-    store ranking by its own formula (PostgreSQL's ``ts_rank_cd``) takes only the default ones.
+    score BM25 themselves (:class:`~docqa.document_stores.base.BM25ScoringStore`: the in-memory one, and
+    PostgreSQL in its default ``keyword_mode="bm25"``), and a store ranking by its own formula (PostgreSQL's
+    ``ts_rank_cd`` modes) takes only the default ones.
 
     >>> from docqa.document_stores import InMemoryDocumentStore
     >>> store = InMemoryDocumentStore()
@@ -62,7 +63,7 @@ class BM25Retriever:
                 validate_filters(filters)
         except DocqaError as error:
             raise ComponentError(f"BM25Retriever: {error}") from None
-        self._bm25 = isinstance(document_store, BM25ScoringStore)
+        self._bm25 = _scores_bm25(document_store)
         if not self._bm25 and self._params != BM25Params():
             raise ComponentError(
                 f"BM25Retriever: {type(document_store).__name__} ranks with its own formula; "
@@ -74,8 +75,8 @@ class BM25Retriever:
 
     def warm_up(self) -> None:
         """Precompute the store's BM25 score matrix for this configuration (optional: queries do it lazily)."""
-        if isinstance(self.document_store, BM25ScoringStore):
-            self.document_store.prepare_bm25(**self._param_kwargs())
+        if self._bm25:
+            self.document_store.prepare_bm25(**self._param_kwargs())  # type: ignore[attr-defined]
 
     def _param_kwargs(self) -> dict[str, Any]:
         params = self._params
@@ -88,10 +89,15 @@ class BM25Retriever:
         effective_top_k = self.top_k if top_k is None else check_int("BM25Retriever", "top_k", top_k)
         effective_filters = self.filters if filters is None else filters
         store = self.document_store
-        if isinstance(store, BM25ScoringStore):
-            documents = store.bm25_retrieval(
+        if self._bm25:
+            documents = store.bm25_retrieval(  # type: ignore[attr-defined]
                 query, top_k=effective_top_k, filters=effective_filters, **self._param_kwargs()
             )
         else:
             documents = store.keyword_retrieval(query, top_k=effective_top_k, filters=effective_filters)
         return {"documents": documents}
+
+
+def _scores_bm25(store: KeywordRetrievalStore) -> bool:
+    """Whether ``store`` ranks keyword queries by BM25 itself (a store with other keyword modes says which)."""
+    return isinstance(store, BM25ScoringStore) and getattr(store, "keyword_mode", "bm25") == "bm25"

@@ -44,24 +44,23 @@ else:
         print(seen, flush=True)
 """
 
-# A child that saves and stops for good once its data folder is written, before the manifest points to it.
+# A child that saves and stops for good once its new folders are written, before the manifest points to them.
 _STALLED_SAVE = r"""
 import sys, time
 from pathlib import Path
-import docqa.document_stores.in_memory as in_memory
+import docqa.document_stores.persistence as persistence
 from docqa.document_stores import InMemoryDocumentStore
 from docqa.schema import Document
 
-directory, ready = sys.argv[1], Path(sys.argv[2])
-write_data = InMemoryDocumentStore._write_data
+directory, ready = Path(sys.argv[1]), Path(sys.argv[2])
+before = {item.name for item in directory.iterdir()}
 
-def stall(self, folder):
-    files = write_data(self, folder)
-    ready.write_text(folder.name)
+def stall(target, payload):
+    new = sorted(item.name for item in directory.iterdir() if item.is_dir() and item.name not in before)
+    ready.write_text(" ".join(new))
     time.sleep(600)
-    return files
 
-InMemoryDocumentStore._write_data = stall
+persistence.write_atomically = stall
 store = InMemoryDocumentStore()
 store.write_documents([Document("the new copy that never lands")])
 store.save(directory)
@@ -96,7 +95,7 @@ def _wait_for(path: Path, process: subprocess.Popen[str]) -> None:
 
 
 def _data_folders(directory: Path) -> set[str]:
-    return {item.name for item in directory.iterdir() if item.name.startswith("data-")}
+    return {item.name for item in directory.iterdir() if item.name.startswith(("data-", "seg-"))}
 
 
 def test_concurrent_saves_and_loads_from_processes_never_lose_the_store(tmp_path: Path) -> None:
@@ -118,7 +117,7 @@ def test_concurrent_saves_and_loads_from_processes_never_lose_the_store(tmp_path
     assert state in (1, 2, 3)  # the last save of one of the savers, whole
     assert sorted(doc.content for doc in final.filter_documents()) == sorted(d.content for d in _state_documents(state))
     manifest = json.loads((directory / MANIFEST).read_text())
-    assert _data_folders(directory) == {manifest["data_dir"]}
+    assert _data_folders(directory) == {manifest["data_dir"]} | {entry["name"] for entry in manifest["segments"]}
 
 
 def test_a_save_killed_half_way_leaves_the_previous_copy_and_its_orphan_is_removed_next_time(tmp_path: Path) -> None:
@@ -130,7 +129,7 @@ def test_a_save_killed_half_way_leaves_the_previous_copy_and_its_orphan_is_remov
     saver = _spawn(_STALLED_SAVE, directory, ready)
     try:
         _wait_for(ready, saver)
-        orphan = ready.read_text()
+        orphans = set(ready.read_text().split())
         # While the stalled save holds the lock, a load in another process waits for it.
         loader = _spawn(_COUNT, directory)
         time.sleep(1.0)
@@ -142,12 +141,63 @@ def test_a_save_killed_half_way_leaves_the_previous_copy_and_its_orphan_is_remov
     assert saver.returncode == -signal.SIGKILL
     out, err = loader.communicate(timeout=60)
     assert (loader.returncode, out.strip()) == (0, "1"), err  # it loaded the previous copy
-    assert orphan in _data_folders(directory)
+    assert len(orphans) == 2 and orphans <= _data_folders(directory)  # its new segment and data folder
     loaded = InMemoryDocumentStore.load(directory)
     assert [doc.content for doc in loaded.filter_documents()] == ["the previous copy"]
     loaded.write_documents([Document("added after the crash")])
     loaded.save()
-    assert orphan not in _data_folders(directory)
-    assert len(_data_folders(directory)) == 1
+    assert not orphans & _data_folders(directory)
+    assert len(_data_folders(directory)) == 3  # the data folder and two segments: the first save's and the new
     again = InMemoryDocumentStore.load(directory)
     assert sorted(doc.content for doc in again.filter_documents()) == ["added after the crash", "the previous copy"]
+
+
+# A child that appends batches to a saved store, saving after each, and says which batches are saved.
+_APPENDER = r"""
+import sys
+from docqa.document_stores import InMemoryDocumentStore
+from docqa.schema import Document
+
+store = InMemoryDocumentStore.load(sys.argv[1])
+for number in range(int(sys.argv[2]), 10_000):
+    texts = [f"batch {number} passage {i} " + "word " * 30 for i in range(25)]
+    store.write_documents([Document(text, id=f"append-{number}-{i}") for i, text in enumerate(texts)])
+    store.save()
+    print(number, flush=True)  # acknowledged: the save returned
+"""
+
+
+def test_sigkill_during_appends_loses_no_acknowledged_batch_and_never_half_of_one(tmp_path: Path) -> None:
+    directory = tmp_path / "store"
+    base = InMemoryDocumentStore()
+    base.write_documents(_state_documents(0))
+    base.save(directory)
+    acknowledged: list[int] = []
+    start = 0
+    for kill_after in (3, 5, 8):  # kill at different moments of different appends
+        appender = _spawn(_APPENDER, directory, start)
+        assert appender.stdout is not None
+        for _ in range(kill_after):
+            line = appender.stdout.readline()
+            assert line, appender.communicate()
+            acknowledged.append(int(line))
+        time.sleep(0.003 * kill_after)  # somewhere inside the next append or save
+        os.kill(appender.pid, signal.SIGKILL)
+        appender.communicate()
+        assert appender.returncode == -signal.SIGKILL
+        loaded = InMemoryDocumentStore.load(directory)
+        batches: dict[int, int] = {}
+        for doc in loaded.filter_documents():
+            if doc.id.startswith("append-"):
+                number = int(doc.id.split("-")[1])
+                batches[number] = batches.get(number, 0) + 1
+        assert set(acknowledged) <= set(batches)  # every acknowledged append is there
+        assert set(batches.values()) == {25}  # and no append is there in part
+        assert loaded.count_documents() == len(_state_documents(0)) + 25 * len(batches)
+        start = max(batches) + 1
+    survivor = InMemoryDocumentStore.load(directory)
+    survivor.write_documents([Document("after the crashes", id="after")])
+    survivor.save()  # removes what the killed saves left behind
+    manifest = json.loads((directory / MANIFEST).read_text())
+    assert _data_folders(directory) == {manifest["data_dir"]} | {entry["name"] for entry in manifest["segments"]}
+    assert not list(directory.glob(".manifest.json.*"))

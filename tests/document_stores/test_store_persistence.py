@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import docqa.document_stores.in_memory as in_memory
+import docqa.document_stores.durable as durable
 from docqa.core.component import init_parameters
 from docqa.document_stores import InMemoryDocumentStore
 from docqa.errors import DocumentStoreError
@@ -112,21 +112,21 @@ def test_crash_mid_save_keeps_the_previous_copy(tmp_path: Path, monkeypatch: pyt
                 raise OSError("disk full")
             return real_save(*args, **kwargs)
 
-        monkeypatch.setattr(in_memory.np, "save", crashing_save)
+        monkeypatch.setattr(np, "save", crashing_save)
     else:
 
         def crashing_replace(*args, **kwargs):
             raise OSError("power cut")
 
-        monkeypatch.setattr(in_memory.os, "replace", crashing_replace)
+        monkeypatch.setattr(durable.os, "replace", crashing_replace)
     with pytest.raises(OSError):
         store.save(tmp_path)
     monkeypatch.undo()
     assert snapshot(InMemoryDocumentStore.load(tmp_path)) == before
-    assert data_dirs(tmp_path) == kept  # no temporary data folder or manifest file left behind
+    assert data_dirs(tmp_path) == kept  # no temporary data or segment folder, or manifest file, left behind
     store.save(tmp_path)
     assert InMemoryDocumentStore.load(tmp_path).count_documents() == store.count_documents()
-    assert len(data_dirs(tmp_path)) == 1
+    assert len(data_dirs(tmp_path)) == 2  # the data folder and the one segment of a store saved elsewhere
 
 
 def test_refuses_to_save_over_something_else(tmp_path: Path) -> None:
@@ -145,9 +145,14 @@ def corrupt_manifest(directory: Path, **changes) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
-def data_file(directory: Path, name: str) -> Path:
+def segment_file(directory: Path, name: str) -> Path:
     manifest = json.loads((directory / "manifest.json").read_text())
-    return directory / manifest["data_dir"] / name
+    return directory / manifest["segments"][0]["name"] / name
+
+
+def append_bytes(file: Path, data: bytes) -> None:
+    with open(file, "ab") as handle:
+        handle.write(data)
 
 
 @pytest.mark.parametrize(
@@ -158,21 +163,20 @@ def data_file(directory: Path, name: str) -> Path:
         (lambda d: corrupt_manifest(d, format_version=99), r"format_version 99"),
         (lambda d: corrupt_manifest(d, format="something.else"), r"not a docqa store manifest"),
         (lambda d: corrupt_manifest(d, data_dir="../elsewhere"), r"invalid fields"),
-        (lambda d: data_file(d, "vocab.json").unlink(), r"vocab\.json is missing or truncated"),
-        (lambda d: data_file(d, "bm25_tf.npy").write_bytes(b"short"), r"bm25_tf\.npy is missing or truncated"),
+        (lambda d: segment_file(d, "terms.bin").unlink(), r"seg-\w+/terms\.bin is missing"),
         (
-            lambda d: data_file(d, "bm25_indices.npy").write_bytes(
-                b"x" * data_file(d, "bm25_indices.npy").stat().st_size
-            ),
-            r"bm25_indices\.npy is corrupt",
+            lambda d: segment_file(d, "pair.npy").write_bytes(b"short"),
+            r"seg-\w+/pair\.npy is corrupt \(size does not match the manifest",
         ),
         (
-            lambda d: data_file(d, "documents.jsonl").write_bytes(
-                b"{" * data_file(d, "documents.jsonl").stat().st_size
-            ),
-            r"documents\.jsonl line 1 is corrupt",
+            lambda d: append_bytes(segment_file(d, "documents.jsonl"), b'{"id": "x", "content": "y", "meta": {}}\n'),
+            r"seg-\w+/documents\.jsonl is corrupt \(size does not match the manifest",
         ),
-        (lambda d: corrupt_manifest(d, num_documents=3), r"disagree"),
+        (
+            lambda d: segment_file(d, "rows.npy").write_bytes(b"x" * segment_file(d, "rows.npy").stat().st_size),
+            r"seg-\w+/rows\.npy is corrupt",
+        ),
+        (lambda d: corrupt_manifest(d, num_documents=3), r"hold 38 live documents, manifest\.json says 3"),
     ],
 )
 def test_corrupt_store_errors_name_directory_and_file(tmp_path: Path, damage, message: str) -> None:
@@ -180,6 +184,16 @@ def test_corrupt_store_errors_name_directory_and_file(tmp_path: Path, damage, me
     damage(tmp_path)
     with pytest.raises(DocumentStoreError, match=message) as error:
         InMemoryDocumentStore.load(tmp_path)
+    assert str(tmp_path) in str(error.value)
+
+
+def test_a_corrupt_document_line_is_an_error_naming_the_file_and_line_when_read(tmp_path: Path) -> None:
+    filled_store().save(tmp_path)
+    lines = segment_file(tmp_path, "documents.jsonl")
+    lines.write_bytes(b"{" * lines.stat().st_size)  # same size: opening (which reads nothing) cannot tell
+    store = InMemoryDocumentStore.load(tmp_path)
+    with pytest.raises(DocumentStoreError, match=r"seg-\w+/documents\.jsonl line 1 is corrupt") as error:
+        store.filter_documents()
     assert str(tmp_path) in str(error.value)
 
 

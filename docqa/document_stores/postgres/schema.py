@@ -1,4 +1,21 @@
-"""The PostgreSQL schema of a docqa table: DDL, the schema-version record, and the helper SQL function."""
+"""The PostgreSQL schema of a docqa table: DDL, the schema-version record, and the helper SQL function.
+
+A docqa table ``T`` comes with its BM25 tables (schema version 2):
+
+* ``T_bm25`` (``term``, ``doc_id``, ``tf``, ``len``): one row per (term, document holding it), keyed by
+  ``(term, doc_id)`` with ``tf`` and ``len`` (the document's length in tokens) in the index, so that a query reads
+  the index alone once the table is vacuumed. On Citus: distributed by ``doc_id``, co-located with ``T``
+  (distributed by ``id``).
+* ``T_bm25_terms`` (``term``, ``df``, ``peak_tf``, ``peak_len``): the live document frequency, and the peaks of the
+  term's postings (see :mod:`docqa.document_stores.postings`; kept on writes, never lowered by deletes: still
+  bounds).
+* ``T_bm25_stats``: one row, the live document count, their total length, the longest document written, and the
+  sum of okapi idfs over the live vocabulary (for rank-bm25's floor of negative idfs), kept by every write in its
+  own transaction.
+
+``T`` itself gains ``bm25_len`` and ``bm25_terms`` (the document's distinct terms, so that a delete finds its
+postings).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg import Connection, sql
+from psycopg.types.json import Jsonb
 
 from docqa.errors import DocumentStoreError
+from docqa.text.analyzer import Analyzer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSIONS_TABLE = "docqa_schema_versions"
 SIMILARITY_OPCLASS = {"cosine": "vector_cosine_ops", "dot_product": "vector_ip_ops"}
 SIMILARITY_OPERATOR = {"cosine": "<=>", "dot_product": "<#>"}
@@ -43,6 +62,7 @@ class TableSettings:
     similarity: str
     embedding_dim: int | None
     embedding_model: str | None
+    analyzer: dict[str, Any] | None = None
 
 
 def check_table_name(table: str) -> str:
@@ -67,17 +87,21 @@ def ensure_schema(conn: Connection[Any], table: str, wanted: TableSettings, hnsw
                 "split_settings jsonb)"
             ).format(sql.Identifier(VERSIONS_TABLE))
         )
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS analyzer jsonb").format(sql.Identifier(VERSIONS_TABLE))
+        )
         recorded = read_settings(conn, table)
         if recorded is None:
             _create_table(conn, table, wanted, hnsw)
-            return wanted
+            return read_settings(conn, table)  # type: ignore[return-value]
     return _check_settings(table, recorded, wanted)
 
 
 def read_settings(conn: Connection[Any], table: str) -> TableSettings | None:
     row = conn.execute(
         sql.SQL(
-            "SELECT schema_version, language, similarity, embedding_dim, embedding_model FROM {} WHERE table_name = %s"
+            "SELECT schema_version, language, similarity, embedding_dim, embedding_model, analyzer FROM {} "
+            "WHERE table_name = %s"
         ).format(sql.Identifier(VERSIONS_TABLE)),
         [table],
     ).fetchone()
@@ -85,10 +109,19 @@ def read_settings(conn: Connection[Any], table: str) -> TableSettings | None:
 
 
 def _check_settings(table: str, recorded: TableSettings, wanted: TableSettings) -> TableSettings:
+    if recorded.version == 1:
+        raise DocumentStoreError(
+            f"PostgreSQL table {table!r} has docqa schema version 1 (no BM25 postings yet): add them with "
+            "`docqa compact --upgrade DSN` (--table if not the default), or re-index into a new table"
+        )
     if recorded.version != SCHEMA_VERSION:
         raise DocumentStoreError(
             f"PostgreSQL table {table!r} has docqa schema version {recorded.version}, this docqa uses "
             f"{SCHEMA_VERSION}: re-index into a new table (table=...) or upgrade docqa"
+        )
+    if recorded.analyzer is not None and wanted.analyzer is not None and recorded.analyzer != wanted.analyzer:
+        raise DocumentStoreError(
+            f"PostgreSQL table {table!r} was indexed with analyzer {recorded.analyzer}, not {wanted.analyzer}"
         )
     for name in ("language", "similarity", "embedding_dim"):
         mine, theirs = getattr(wanted, name), getattr(recorded, name)
@@ -123,10 +156,12 @@ def _create_table(conn: Connection[Any], table: str, settings: TableSettings, hn
     conn.execute(
         sql.SQL("CREATE INDEX {} ON {} (seq)").format(sql.Identifier(f"{table}_seq_idx"), sql.Identifier(table))
     )
+    create_bm25_tables(conn, table)
     conn.execute(
-        sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, NULL)").format(sql.Identifier(VERSIONS_TABLE)),
-        [table, SCHEMA_VERSION, settings.language, settings.similarity, settings.embedding_dim, None],
-    )
+        sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, NULL, %s)").format(sql.Identifier(VERSIONS_TABLE)),
+        [table, SCHEMA_VERSION, settings.language, settings.similarity, settings.embedding_dim, None,
+         Jsonb(settings.analyzer or Analyzer().to_dict())],
+    )  # fmt: skip
     if settings.embedding_dim:
         create_vector_index(conn, table, settings.similarity, hnsw)
 
@@ -160,3 +195,43 @@ def fix_dimension(conn: Connection[Any], table: str, dim: int) -> None:
         sql.SQL("UPDATE {} SET embedding_dim = %s WHERE table_name = %s").format(sql.Identifier(VERSIONS_TABLE)),
         [dim, table],
     )
+
+
+def bm25_tables(table: str) -> dict[str, sql.Identifier]:
+    """The identifiers of ``table``'s BM25 tables: ``postings``, ``terms``, ``stats``."""
+    return {
+        "postings": sql.Identifier(f"{table}_bm25"),
+        "terms": sql.Identifier(f"{table}_bm25_terms"),
+        "stats": sql.Identifier(f"{table}_bm25_stats"),
+    }
+
+
+def create_bm25_tables(conn: Connection[Any], table: str) -> None:
+    """Add the BM25 columns to ``table`` and create its postings, terms and statistics tables (empty)."""
+    names = bm25_tables(table)
+    conn.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD COLUMN IF NOT EXISTS bm25_len integer NOT NULL DEFAULT 0, "
+            "ADD COLUMN IF NOT EXISTS bm25_terms text[] NOT NULL DEFAULT '{{}}'"
+        ).format(sql.Identifier(table))
+    )
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (term text NOT NULL, doc_id text NOT NULL, tf integer NOT NULL, "
+            "len integer NOT NULL, PRIMARY KEY (term, doc_id) INCLUDE (tf, len))"
+        ).format(names["postings"])
+    )
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (term text PRIMARY KEY, df integer NOT NULL, peak_tf integer[] NOT NULL, "
+            "peak_len integer[] NOT NULL)"
+        ).format(names["terms"])
+    )
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), "
+            "n_docs bigint NOT NULL, total_len bigint NOT NULL, max_len bigint NOT NULL, "
+            "okapi_idf_sum double precision NOT NULL, vocabulary bigint NOT NULL)"
+        ).format(names["stats"])
+    )
+    conn.execute(sql.SQL("INSERT INTO {} VALUES (true, 0, 0, 0, 0, 0) ON CONFLICT DO NOTHING").format(names["stats"]))

@@ -1,4 +1,5 @@
-"""A document store in PostgreSQL: pgvector HNSW for embeddings, full-text search for keywords, JSONB metadata."""
+"""A document store in PostgreSQL: BM25 (the in-memory store's scores) or full-text search for keywords, pgvector HNSW
+for embeddings, JSONB metadata."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ from psycopg_pool import ConnectionPool
 from docqa.core.component import capture_init_parameters, set_init_parameter
 from docqa.core.validation import check_int
 from docqa.document_stores.base import DuplicatePolicy
+from docqa.document_stores.bm25_index import BM25Params
+from docqa.document_stores.postgres import bm25
 from docqa.document_stores.postgres.dsn import redact_dsn, resolve_dsn
 from docqa.document_stores.postgres.filters_sql import compile_filters
 from docqa.document_stores.postgres.schema import (
+    SCHEMA_VERSION,
     SIMILARITY_OPCLASS,
     SIMILARITY_OPERATOR,
     TableSettings,
+    bm25_tables,
     check_table_name,
     create_vector_index,
     drop_vector_index,
@@ -34,8 +39,9 @@ from docqa.document_stores.postgres.schema import (
 from docqa.document_stores.query_embedding import check_query_embedding
 from docqa.errors import DocqaError, DocumentStoreError, DuplicateDocumentError
 from docqa.schema import Document
+from docqa.text.analyzer import Analyzer
 
-KeywordMode = Literal["or", "websearch", "and"]
+KeywordMode = Literal["bm25", "or", "websearch", "and"]
 _KEYWORD_QUERIES = {
     "or": "replace(plainto_tsquery({language}::regconfig, %s)::text, '&', '|')::tsquery",
     "websearch": "websearch_to_tsquery({language}::regconfig, %s)",
@@ -59,9 +65,11 @@ class PostgresDocumentStore:
       and at least as many as the table holds) rebuilds the HNSW index after the insert instead of updating it
       row by row (several times faster; readers wait for that write's commit), with ``maintenance_work_mem``
       for the build so the graph stays in memory.
-    * :meth:`keyword_retrieval`: full-text search (a ``tsvector`` column, GIN index, ``ts_rank_cd``); by default any
-      query term may match (``keyword_mode="or"``), ``"websearch"`` takes ``websearch_to_tsquery`` syntax, ``"and"``
-      needs every term (``plainto_tsquery``).
+    * :meth:`keyword_retrieval` (``keyword_mode="bm25"``, the default) is :meth:`bm25_retrieval`: BM25 with the
+      in-memory store's scores (the same ``analyzer``, recorded with the table, k1, b and idf; see
+      :mod:`docqa.document_stores.postgres.bm25`), kept exact by every write, update and delete. The other modes
+      are full-text search (a ``tsvector`` column, GIN index, ``ts_rank_cd``): ``"or"``, any query term may match;
+      ``"websearch"``, ``websearch_to_tsquery`` syntax; ``"and"``, every term (``plainto_tsquery``).
     * :meth:`embedding_retrieval`: HNSW (``hnsw_m``, ``hnsw_ef_construction``; ``ef_search`` per query); with a
       filter, pgvector's iterative index scan keeps going until ``top_k`` rows pass it, and when at most
       ``exact_search_below`` rows match, the search is exact.
@@ -80,7 +88,7 @@ class PostgresDocumentStore:
         embedding_dim: int | None = None,
         language: str = "english",
         similarity: str = "cosine",
-        keyword_mode: KeywordMode = "or",
+        keyword_mode: KeywordMode = "bm25",
         hnsw_m: int = 16,
         hnsw_ef_construction: int = 64,
         ef_search: int = 100,
@@ -89,6 +97,7 @@ class PostgresDocumentStore:
         write_retries: int = 1,
         maintenance_work_mem: str = "1GB",
         bulk_rows: int = 1000,
+        analyzer: dict[str, Any] | None = None,
     ) -> None:
         set_init_parameter(self, "dsn", redact_dsn(dsn))  # never keep a password in the dumped config
         self.table = check_table_name(table)
@@ -99,7 +108,7 @@ class PostgresDocumentStore:
         self._hnsw = {"m": hnsw_m, "ef_construction": hnsw_ef_construction}
         self._display_dsn = redact_dsn(dsn)
         conninfo = resolve_dsn(dsn)
-        wanted = TableSettings(1, language, similarity, embedding_dim, None)
+        wanted = TableSettings(SCHEMA_VERSION, language, similarity, embedding_dim, None, _analyzer_dict(analyzer))
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
                 self._settings = ensure_schema(conn, self.table, wanted, self._hnsw)
@@ -110,6 +119,8 @@ class PostgresDocumentStore:
         except psycopg.Error as error:
             raise DocumentStoreError(f"PostgreSQL at {self._display_dsn}: {_first_line(error)}") from None
         self._table = sql.Identifier(self.table)
+        self._bm25 = bm25_tables(self.table)
+        self._analyzer = Analyzer.from_dict(self._settings.analyzer or wanted.analyzer)
         weakref.finalize(self, self._pool.close)  # also at interpreter exit: the CLI never leaves a pool open
 
     def __repr__(self) -> str:
@@ -149,6 +160,11 @@ class PostgresDocumentStore:
         return self._settings.language
 
     @property
+    def analyzer(self) -> Analyzer:
+        """How BM25 tokenizes documents and queries (recorded with the table)."""
+        return self._analyzer
+
+    @property
     def embedding_model(self) -> str | None:
         """The model the stored embeddings came from (kept in ``docqa_schema_versions``)."""
         with self._connection() as conn:
@@ -181,7 +197,14 @@ class PostgresDocumentStore:
     def clear(self) -> None:
         """Delete every document and forget the embedding model and split settings (the table stays)."""
         with self._connection() as conn, conn.transaction():
-            conn.execute(sql.SQL("TRUNCATE {}").format(self._table))
+            conn.execute(
+                sql.SQL("TRUNCATE {}, {}, {}").format(self._table, self._bm25["postings"], self._bm25["terms"])
+            )
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET n_docs = 0, total_len = 0, max_len = 0, okapi_idf_sum = 0, vocabulary = 0"
+                ).format(self._bm25["stats"])
+            )
             conn.execute(
                 "UPDATE docqa_schema_versions SET embedding_model = NULL, split_settings = NULL WHERE table_name = %s",
                 [self.table],
@@ -219,10 +242,21 @@ class PostgresDocumentStore:
         return [_document(found[doc_id], return_embedding) for doc_id in ids if doc_id in found]
 
     def delete_documents(self, ids: list[str]) -> None:
-        """Delete the documents with these ids; unknown ids are ignored."""
+        """Delete the documents with these ids (and their postings); unknown ids are ignored."""
         _check_ids(ids, "delete_documents")
-        with self._connection() as conn:
-            conn.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(self._table), [list(ids)])
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"docqa write {self.table}"])
+            self._delete(conn, sql.SQL("id = ANY(%s)"), [list(ids)])
+
+    def _delete(self, conn: psycopg.Connection[Any], where: sql.Composable, params: list[Any]) -> int:
+        """Delete the documents matching ``where`` with their postings, keeping the BM25 statistics exact."""
+        removed = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE {} RETURNING id, bm25_terms, bm25_len").format(self._table, where), params
+        ).fetchall()
+        if removed:
+            bm25.remove_postings(conn, self._bm25, removed)
+            bm25.refresh_statistics(conn, self._bm25)
+        return len(removed)
 
     def write_documents(self, documents: Sequence[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """Store ``documents``; return how many were written. A failing batch writes nothing."""
@@ -230,7 +264,7 @@ class PostgresDocumentStore:
         selected = _plan_write(_check_documents(documents), policy)
         if not selected:
             return 0
-        rows, dim = _rows(selected)
+        rows, dim = _rows(selected, self._analyzer)
         for attempt in range(self.write_retries + 1):
             try:
                 return self._write_once(rows, dim, policy)
@@ -275,26 +309,30 @@ class PostgresDocumentStore:
         if rebuild:
             drop_vector_index(conn, self.table)
         conn.execute(
-            "CREATE TEMP TABLE docqa_staging (ord integer, id text, content text, meta jsonb, embedding vector) "
-            "ON COMMIT DROP"
+            "CREATE TEMP TABLE docqa_staging (ord integer, id text, content text, meta jsonb, embedding vector, "
+            "bm25_terms text[], bm25_tfs integer[], bm25_len integer) ON COMMIT DROP"
         )
-        with conn.cursor().copy("COPY docqa_staging (ord, id, content, meta, embedding) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY docqa_staging (ord, id, content, meta, embedding, bm25_terms, bm25_tfs, bm25_len) FROM STDIN"
+        ) as copy:
             for position, row in enumerate(rows):
                 copy.write_row((position, *row))
-        conflict = "DO NOTHING" if policy is not DuplicatePolicy.OVERWRITE else (
-            "DO UPDATE SET content = EXCLUDED.content, meta = EXCLUDED.meta, embedding = EXCLUDED.embedding, "
-            "seq = EXCLUDED.seq"
-        )  # fmt: skip
+        if policy is DuplicatePolicy.OVERWRITE:  # replaced documents go first, with their postings
+            self._delete(conn, sql.SQL("id IN (SELECT id FROM docqa_staging)"), [])
         inserted = conn.execute(
             sql.SQL(
-                "INSERT INTO {} (id, content, meta, embedding) SELECT id, content, meta, embedding "
-                "FROM docqa_staging ORDER BY ord ON CONFLICT (id) {} RETURNING id"
-            ).format(self._table, sql.SQL(conflict))  # type: ignore[arg-type]
+                "INSERT INTO {} (id, content, meta, embedding, bm25_terms, bm25_len) "
+                "SELECT id, content, meta, embedding, bm25_terms, bm25_len "
+                "FROM docqa_staging ORDER BY ord ON CONFLICT (id) DO NOTHING RETURNING id"
+            ).format(self._table)
         ).fetchall()
         if policy is DuplicatePolicy.FAIL and len(inserted) < len(rows):
             stored = {row[0] for row in inserted}
             duplicate = next(row[0] for row in rows if row[0] not in stored)
             raise DuplicateDocumentError(f"document {duplicate} is already in the store (duplicate policy FAIL)")
+        analyzed = {row[0]: row[4:] for row in rows}
+        bm25.add_postings(conn, self._bm25, "docqa_staging", [(i, *analyzed[i]) for (i,) in inserted])
+        bm25.refresh_statistics(conn, self._bm25)
         if rebuild:
             conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", [self.maintenance_work_mem])
             create_vector_index(conn, self.table, self.similarity, self._hnsw)
@@ -320,10 +358,66 @@ class PostgresDocumentStore:
         return recorded is None
 
     # ----------------------------------------------------------------------------------- retrieval
+    def bm25_retrieval(
+        self,
+        query: str,
+        *,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        variant: str = "okapi",
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        delta: float | None = None,
+        return_embedding: bool = False,
+    ) -> list[Document]:
+        """The ``top_k`` best BM25 matches for ``query`` among documents matching ``filters``, best first: the
+        in-memory store's documents and scores (rank-bm25's ``variant``, ``k1``, ``b``, ``epsilon``, ``delta``).
+
+        A filter matching at most ``exact_search_below`` documents is applied first (they are all scored);
+        otherwise the best candidates are found first and the filter applied to them.
+        """
+        check_int("PostgresDocumentStore", "top_k", top_k)
+        if not isinstance(query, str) or not query.strip():
+            raise DocqaError(f"BM25 query must be a non-empty string, got {query!r}")
+        params = BM25Params(variant, k1, b, epsilon, delta)
+        text, where_params = compile_filters(filters)
+        where = bm25.Where(text, where_params, filters is not None)
+        tokens = self._analyzer(query)
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot for it all
+            small = filters is not None and self._filter_matches_at_most(conn, text, where_params)
+            search = bm25.Search(conn, self.table, _columns(return_embedding), params, where)
+            rows = search.top_k(tokens, top_k, small)
+        return [_document(row, return_embedding, score=float(row[-1])) for row in rows]
+
+    def _filter_matches_at_most(self, conn: psycopg.Connection[Any], where: str, params: list[Any]) -> bool:
+        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT %s) s").format(
+            self._table,
+            sql.SQL(where),  # type: ignore[arg-type]
+        )
+        limit = self.exact_search_below
+        return int(conn.execute(query, [*params, limit + 1]).fetchone()[0]) <= limit  # type: ignore[index]
+
+    def prepare_bm25(
+        self,
+        *,
+        variant: str = "okapi",
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        delta: float | None = None,
+    ) -> None:
+        """Check a BM25 configuration (nothing is precomputed: the statistics are kept by the writes)."""
+        BM25Params(variant, k1, b, epsilon, delta)
+
     def keyword_retrieval(
         self, query: str, *, top_k: int = 10, filters: dict[str, Any] | None = None, return_embedding: bool = False
     ) -> list[Document]:
-        """Full-text search: the ``top_k`` documents by ``ts_rank_cd`` among those matching a query term, best first."""
+        """The ``top_k`` best documents for ``query`` by ``keyword_mode``: BM25 (:meth:`bm25_retrieval` with its
+        default parameters), or full-text search ranked by ``ts_rank_cd`` among documents matching the query."""
+        if self.keyword_mode == "bm25":
+            return self.bm25_retrieval(query, top_k=top_k, filters=filters, return_embedding=return_embedding)
         check_int("PostgresDocumentStore", "top_k", top_k)
         if not isinstance(query, str) or not query.strip():
             raise DocqaError(f"keyword query must be a non-empty string, got {query!r}")
@@ -421,8 +515,8 @@ def _document(row: tuple[Any, ...], with_embedding: bool, score: float | None = 
 def _check_options(similarity: str, mode: str, dim: int | None, m: int, ef_construction: int, ef_search: int) -> None:
     if similarity not in SIMILARITY_OPCLASS:
         raise DocumentStoreError(f"unknown similarity {similarity!r}; expected one of {list(SIMILARITY_OPCLASS)}")
-    if mode not in _KEYWORD_QUERIES:
-        raise DocumentStoreError(f"unknown keyword_mode {mode!r}; expected one of {list(_KEYWORD_QUERIES)}")
+    if mode not in ("bm25", *_KEYWORD_QUERIES):
+        raise DocumentStoreError(f"unknown keyword_mode {mode!r}; expected one of {['bm25', *_KEYWORD_QUERIES]}")
     for name, value in {"hnsw_m": m, "hnsw_ef_construction": ef_construction, "ef_search": ef_search}.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise DocumentStoreError(f"PostgresDocumentStore: {name} must be an integer >= 1, got {value!r}")
@@ -466,14 +560,15 @@ def _plan_write(documents: Sequence[Document], policy: DuplicatePolicy) -> list[
     return list(selected.values())
 
 
-def _rows(documents: list[Document]) -> tuple[list[tuple[Any, ...]], int | None]:
-    """COPY rows (id, content, meta JSON, embedding) and the batch's embedding dimension; bad input raises."""
+def _rows(documents: list[Document], analyzer: Analyzer) -> tuple[list[tuple[Any, ...]], int | None]:
+    """COPY rows (id, content, meta JSON, embedding, BM25 terms, their frequencies, length) and the batch's
+    embedding dimension; bad input raises."""
     rows: list[tuple[Any, ...]] = []
     dim: int | None = None
-    for document in documents:
+    for document, analyzed in zip(documents, bm25.analyze(documents, analyzer), strict=True):
         vector = _vector(document, dim)
         dim = dim if vector is None else len(vector)
-        rows.append((document.id, _text(document), _meta_json(document), vector))
+        rows.append((document.id, _text(document), _meta_json(document), vector, *analyzed))
     return rows, dim
 
 
@@ -507,3 +602,72 @@ def _vector(document: Document, dim: int | None) -> np.ndarray | None:
     if not np.isfinite(vector).all():
         raise DocumentStoreError(f"document {document.id}: embedding contains NaN or infinite values")
     return vector
+
+
+def _analyzer_dict(analyzer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The analyzer's full configuration (None: whatever the table recorded, else the default)."""
+    return None if analyzer is None else Analyzer.from_dict(analyzer).to_dict()
+
+
+def upgrade_table(dsn: str, table: str = "docqa_documents", batch: int = 2000) -> int:
+    """Bring a table of docqa schema version 1 (before BM25) to the current one: add its BM25 columns and tables
+    and fill them from the stored documents (the default analyzer), in one transaction; return the documents
+    indexed (0 for a table already current). ``docqa compact --upgrade DSN`` runs it."""
+    check_table_name(table)
+    display = redact_dsn(dsn)
+    try:
+        with psycopg.connect(resolve_dsn(dsn), autocommit=True) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"docqa write {table}"])
+            settings = read_settings(conn, table)
+            if settings is None:
+                raise DocumentStoreError(f"PostgreSQL at {display}: no docqa table {table!r}")
+            if settings.version == SCHEMA_VERSION:
+                return 0
+            return _upgrade_from_1(conn, table, batch)
+    except psycopg.Error as error:
+        raise DocumentStoreError(f"PostgreSQL at {display}: {_first_line(error)}") from None
+
+
+def _upgrade_from_1(conn: psycopg.Connection[Any], table: str, batch: int) -> int:
+    from docqa.document_stores.postgres.schema import VERSIONS_TABLE, create_bm25_tables
+
+    analyzer = Analyzer()
+    create_bm25_tables(conn, table)
+    names = bm25_tables(table)
+    conn.execute(
+        "CREATE TEMP TABLE docqa_staging (id text, bm25_terms text[], bm25_tfs integer[], bm25_len integer) "
+        "ON COMMIT DROP"
+    )
+    done, last = 0, -1
+    while True:
+        rows = conn.execute(
+            sql.SQL("SELECT id, content, seq FROM {} WHERE seq > %s ORDER BY seq LIMIT %s").format(
+                sql.Identifier(table)
+            ),
+            [last, batch],
+        ).fetchall()
+        if not rows:
+            break
+        analyzed = bm25.analyze([Document(content, id=doc_id) for doc_id, content, _ in rows], analyzer)
+        with conn.cursor().copy("COPY docqa_staging (id, bm25_terms, bm25_tfs, bm25_len) FROM STDIN") as copy:
+            for (doc_id, _, _), terms in zip(rows, analyzed, strict=True):
+                copy.write_row((doc_id, *terms))
+        bm25.add_postings(
+            conn, names, "docqa_staging", [(row[0], *terms) for row, terms in zip(rows, analyzed, strict=True)]
+        )
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} AS t SET bm25_terms = s.bm25_terms, bm25_len = s.bm25_len FROM docqa_staging s "
+                "WHERE t.id = s.id"
+            ).format(sql.Identifier(table))
+        )
+        conn.execute("TRUNCATE docqa_staging")
+        done, last = done + len(rows), rows[-1][2]
+    bm25.refresh_statistics(conn, names)
+    conn.execute(
+        sql.SQL("UPDATE {} SET schema_version = %s, analyzer = %s WHERE table_name = %s").format(
+            sql.Identifier(VERSIONS_TABLE)
+        ),
+        [SCHEMA_VERSION, Jsonb(analyzer.to_dict()), table],
+    )
+    return done

@@ -129,5 +129,6 @@ def test_postgres_keyword_modes(make_pg_store: Any) -> None:
 
 def test_bm25_parameters_need_a_bm25_store(make_pg_store: Any) -> None:
     with pytest.raises(ComponentError, match="own formula"):
-        BM25Retriever(make_pg_store(), k1=1.2)
+        BM25Retriever(make_pg_store(keyword_mode="or"), k1=1.2)  # ts_rank_cd
+    BM25Retriever(make_pg_store(table="bm25_params"), k1=1.2)  # the default keyword mode is BM25
     BM25Retriever(InMemoryDocumentStore(), k1=1.2)
