@@ -13,13 +13,19 @@ from docqa.schema import Answer, Document, Span
 @dataclass
 class QuestionCandidates:
     """Everything the windows of one question produced: span candidates (char offsets into the document
-    content) and the lowest null score seen over its windows."""
+    content) and the lowest null score seen over its windows.
+
+    Built window by window with :meth:`add_window`, or for many questions at once by
+    :func:`candidates_of_questions` (the reader's way: no Python per window or per span).
+    """
 
     doc_index: list[np.ndarray] = field(default_factory=list)
     char_start: list[np.ndarray] = field(default_factory=list)
     char_end: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
     null_score: float = float("inf")
+    #: set by :func:`candidates_of_questions`: the one part of each list already holds the unique spans
+    unique: bool = False
 
     def add_window(
         self,
@@ -35,6 +41,7 @@ class QuestionCandidates:
         self.char_end.append(offsets[ends, 1])
         self.scores.append(scores)
         self.null_score = min(self.null_score, null_score)
+        self.unique = False
 
     def unique_spans(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(doc, start, end, score)`` with one row per distinct character span (the best score of the
@@ -42,18 +49,56 @@ class QuestionCandidates:
         if not self.scores:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty, np.zeros(0)
+        if self.unique and len(self.scores) == 1:
+            return self.doc_index[0], self.char_start[0], self.char_end[0], self.scores[0]
         doc, start, end, score = (
             np.concatenate(part) for part in (self.doc_index, self.char_start, self.char_end, self.scores)
         )
-        nonempty = end > start
-        doc, start, end, score = doc[nonempty], start[nonempty], end[nonempty], score[nonempty]
-        order = np.lexsort((-score, end, start, doc))  # per distinct span, its best score comes first
-        doc, start, end, score = doc[order], start[order], end[order], score[order]
-        first = np.ones(len(doc), dtype=bool)
-        first[1:] = (doc[1:] != doc[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
-        doc, start, end, score = doc[first], start[first], end[first], score[first]
-        best_first = np.argsort(-score, kind="stable")
-        return doc[best_first], start[best_first], end[best_first], score[best_first]
+        question = np.zeros(len(doc), dtype=np.int64)
+        doc, start, end, score = _best_first_unique(question, doc, start, end, score)[1:]
+        return doc, start, end, score
+
+
+def candidates_of_questions(
+    count: int,
+    question: np.ndarray,
+    doc: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    score: np.ndarray,
+    null_question: np.ndarray,
+    null: np.ndarray,
+) -> list[QuestionCandidates]:
+    """The candidates of questions ``0..count-1`` from flat arrays: span ``i`` (characters ``start[i]:end[i]``
+    of document ``doc[i]``, scored ``score[i]``) belongs to question ``question[i]``; a window of question
+    ``null_question[j]`` had null score ``null[j]``. Duplicates are merged and spans sorted for all questions
+    at once (as :meth:`QuestionCandidates.unique_spans` would, question by question)."""
+    question, doc, start, end, score = _best_first_unique(question, doc, start, end, score)
+    bounds = np.searchsorted(question, np.arange(count + 1))
+    nulls = np.full(count, np.inf)
+    np.minimum.at(nulls, null_question, null)
+    parts = [slice(bounds[item], bounds[item + 1]) for item in range(count)]
+    return [
+        QuestionCandidates([doc[part]], [start[part]], [end[part]], [score[part]], float(nulls[item]), unique=True)
+        for item, part in enumerate(parts)
+    ]
+
+
+def _best_first_unique(
+    question: np.ndarray, doc: np.ndarray, start: np.ndarray, end: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Per question, one row per distinct non-empty span with its best score, best first (ties: by document,
+    start, end); questions in increasing order."""
+    keep = end > start
+    question, doc, start, end, score = question[keep], doc[keep], start[keep], end[keep], score[keep]
+    order = np.lexsort((-score, end, start, doc, question))  # per distinct span, its best score comes first
+    question, doc, start, end, score = question[order], doc[order], start[order], end[order], score[order]
+    first = np.ones(len(doc), dtype=bool)
+    first[1:] = (question[1:] != question[:-1]) | (doc[1:] != doc[:-1]) | (start[1:] != start[:-1])
+    first[1:] |= end[1:] != end[:-1]
+    question, doc, start, end, score = question[first], doc[first], start[first], end[first], score[first]
+    best_first = np.lexsort((-score, question))  # stable: equal scores stay in (doc, start, end) order
+    return question[best_first], doc[best_first], start[best_first], end[best_first], score[best_first]
 
 
 def _non_overlapping(doc: np.ndarray, start: np.ndarray, end: np.ndarray, limit: int) -> list[int]:

@@ -5,36 +5,37 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
-
 from docqa.core.component import component
-from docqa.core.validation import check_int
-from docqa.errors import ComponentError
-from docqa.hub import resolve_device
+from docqa.core.prefetch import prefetched
+from docqa.core.validation import check_int, check_optional_int
+from docqa.errors import ComponentError, DocqaError
+from docqa.hub import check_dtype, resolve_device, resolve_dtype
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
+from docqa.readers.inference import ModelRunner, Reading, collect_chunk, prepare_chunks, questions_candidates
 from docqa.readers.model_loading import load_qa_model
-from docqa.readers.span_decoding import best_spans, null_scores
-from docqa.readers.windows import (
-    Window,
-    context_mask_matrix,
-    length_sorted_batches,
-    pad_batch,
-    tokenize_windows,
-    truncate_question,
-)
+from docqa.readers.windows import PairTokenizer, QuestionTokens
 from docqa.schema import Answer, Document
 
-#: Documents are tokenized this many characters at a time, so memory stays bounded however many (or
-#: however long) the documents are, while windows of many documents and questions are still batched together.
-_CHARS_PER_CHUNK = 200_000
 _BACKENDS = ("torch", "onnx")
 #: On the CPU, a batch holds at most this many padded tokens (``max_batch_tokens=None``): measured on 2 cores with
 #: a 6-layer MiniLM reader, batches of ~512 tokens ran about 25% faster with ONNX Runtime (10% with PyTorch) than
 #: 32 windows of SQuAD paragraphs (whose activations no longer fit the caches); short inputs (model-card
 #: questions) still batch by the dozen.
 CPU_BATCH_TOKENS = 512
+#: On the CPU, a batch holds at most this many windows (``batch_size=None``); on an accelerator the padded-token
+#: budget alone decides.
+CPU_BATCH_SIZE = 32
+#: On an accelerator, a batch holds at most this many padded tokens (``max_batch_tokens=None``): about 256
+#: SQuAD-paragraph windows, a few hundred MB of activations for a MiniLM or BERT-base reader in 16 bits.
+ACCELERATOR_BATCH_TOKENS = 65_536
+#: Chunks prepared ahead of the model by a worker thread, per device type (0: prepared in the calling thread).
+#: On the CPU the preparation would compete with the forward pass for the same cores.
+_PREFETCH_DEPTH = {"cpu": 0}
+#: Whether ``dtype="auto"`` may choose bfloat16 on a CPU with native bfloat16 units (see ``resolve_dtype``).
+_HALF_ON_CPU = False
 DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 
 
@@ -67,9 +68,20 @@ class ExtractiveReader:
     ``top_k`` spans when it ranks below them, so callers can always read the margin. With no usable document
     it is the only answer (probability 1.0, score 0.0, margin None).
 
-    Batching: the windows of all questions and documents of a call are sorted by length and run in batches of
-    at most ``batch_size`` windows and ``max_batch_tokens`` padded tokens (``None``: ``CPU_BATCH_TOKENS`` = 512
-    on the CPU, where small batches run faster, and no token limit on an accelerator).
+    Batching: the windows of all questions and documents of a call are made in bulk (each distinct document
+    tokenized once), sorted by length and run in batches of at most ``batch_size`` windows and
+    ``max_batch_tokens`` padded tokens. ``None`` (the defaults): on the CPU, where small batches run faster,
+    ``CPU_BATCH_SIZE`` = 32 windows and ``CPU_BATCH_TOKENS`` = 512 tokens; on an accelerator, no window count
+    and ``ACCELERATOR_BATCH_TOKENS`` = 65,536 tokens. Spans are decoded on the model's device and only the
+    ``n_best_per_window`` best of each window leave it; on a GPU the windows of the next chunk of the call are
+    prepared on a worker thread while the model runs (see :mod:`docqa.readers.inference`). Answers do not
+    depend on the batching.
+
+    Precision: ``dtype="auto"`` (the default) loads the model in bfloat16 on a CUDA GPU that runs it natively
+    (Ampere and later) and in float32 elsewhere; ``"float32"``, ``"bfloat16"`` and ``"float16"`` ask for one, and a
+    precision the device cannot run natively is an error (float16 on a CPU without AVX512-FP16 or AMX-FP16,
+    half precision with ``backend="onnx"`` or ``quantize=True``). The model is loaded in that precision by
+    transformers itself (fused attention follows); spans are scored in float32 from its logits.
 
     Models: any ``AutoModelForQuestionAnswering`` with a fast tokenizer, by hub id or local directory:
     BERT-like (with token type ids), DistilBERT and RoBERTa-like (without). SQuAD 1.1 models were never
@@ -106,7 +118,7 @@ class ExtractiveReader:
         max_answer_length: int = 30,
         no_answer: bool = True,
         no_answer_threshold: float = 0.0,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_batch_tokens: int | None = None,
         device: str = "auto",
         n_best_per_window: int = 20,
@@ -114,20 +126,21 @@ class ExtractiveReader:
         backend: str = "torch",
         align_to_words: bool = True,
         onnx_optimize: bool = True,
+        dtype: str = "auto",
     ) -> None:
         for name, value in (
             ("top_k", top_k),
             ("max_seq_len", max_seq_len),
             ("max_query_length", max_query_length),
             ("max_answer_length", max_answer_length),
-            ("batch_size", batch_size),
             ("n_best_per_window", n_best_per_window),
         ):
             check_int("ExtractiveReader", name, value)
-        if max_batch_tokens is not None:
-            check_int("ExtractiveReader", "max_batch_tokens", max_batch_tokens)
+        check_optional_int("ExtractiveReader", "batch_size", batch_size)
+        check_optional_int("ExtractiveReader", "max_batch_tokens", max_batch_tokens)
         check_int("ExtractiveReader", "doc_stride", doc_stride, minimum=0)
-        _check_backend(backend, device, quantize, onnx_optimize)
+        check_dtype("ExtractiveReader", dtype)
+        _check_backend(backend, device, quantize, onnx_optimize, dtype)
         self.model = model
         self.top_k = top_k
         self.max_seq_len = max_seq_len
@@ -144,10 +157,13 @@ class ExtractiveReader:
         self.backend = backend
         self.align_to_words = align_to_words
         self.onnx_optimize = onnx_optimize
+        self.dtype = dtype
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
+        self._torch_dtype: Any = None
         self._uses_token_types = False
+        self._pairs: PairTokenizer | None = None
         self._warned_truncation = False
 
     def warm_up(self) -> None:
@@ -156,7 +172,10 @@ class ExtractiveReader:
             return
         # the ONNX export traces the model on the CPU, where ONNX Runtime then runs it
         self._torch_device = _torch_device("cpu" if self.backend == "onnx" else self.device)
-        qa_model, tokenizer = load_qa_model(self.model)
+        self._torch_dtype = resolve_dtype(
+            "ExtractiveReader", self.dtype, str(self._torch_device), half_on_cpu=_HALF_ON_CPU
+        )
+        qa_model, tokenizer = load_qa_model(self.model, dtype=self._torch_dtype)
         self._check_window_geometry(tokenizer, qa_model)
         qa_model.eval()
         try:
@@ -172,8 +191,15 @@ class ExtractiveReader:
 
             names = ["input_ids", "attention_mask", *(["token_type_ids"] if self._uses_token_types else [])]
             qa_model = load_onnx_model(self.model, qa_model, names, optimize=self.onnx_optimize, quantize=self.quantize)
+        self._pairs = _pair_tokenizer(self.model, tokenizer, self._uses_token_types, self.max_seq_len, self.doc_stride)
         self._tokenizer = tokenizer
         self._model = qa_model
+
+    @property
+    def torch_dtype(self) -> Any:
+        """The ``torch.dtype`` the model runs in (``dtype`` resolved for the device; loads the model)."""
+        self.warm_up()
+        return self._torch_dtype
 
     def _check_window_geometry(self, tokenizer: Any, qa_model: Any) -> None:
         room = self.max_seq_len - self.max_query_length - tokenizer.num_special_tokens_to_add(pair=True)
@@ -219,7 +245,6 @@ class ExtractiveReader:
         if not questions:
             return {"answers": []}
         self.warm_up()
-        questions = [self._truncated(q) for q in questions]
         candidates = self._collect_candidates(questions, documents)
         answers = [
             rank_answers(original, docs, found, top_k, self.no_answer, threshold)
@@ -233,104 +258,74 @@ class ExtractiveReader:
             raise ComponentError(f"ExtractiveReader: the query must be a non-empty string, got {question!r}")
         return question
 
-    def _truncated(self, question: str) -> str:
-        text, truncated = truncate_question(self._tokenizer, question, self.max_query_length)
-        if truncated and not self._warned_truncation:
+    def _question_tokens(self, questions: Sequence[str]) -> QuestionTokens:
+        assert self._pairs is not None  # set by warm_up
+        tokens = self._pairs.questions(questions, self.max_query_length)
+        if tokens.truncated.any() and not self._warned_truncation:
             self._warned_truncation = True
             message = (
                 f"ExtractiveReader: a question longer than max_query_length={self.max_query_length} tokens "
                 "was truncated (warned once per reader)"
             )
             warnings.warn(message, UserWarning, stacklevel=4)  # the CLI shows it as one "warning:" line
-        return text
+        return tokens
 
     def _collect_candidates(
         self, questions: Sequence[str], documents: Sequence[Sequence[Document]]
     ) -> list[QuestionCandidates]:
-        found = [QuestionCandidates() for _ in questions]
-        for pairs in _chunked_pairs(documents):
-            windows = tokenize_windows(
-                self._tokenizer,
-                [questions[item] for item, _ in pairs],
-                [documents[item][doc].content for item, doc in pairs],
-                self.max_seq_len,
-                self.doc_stride,
-                self._uses_token_types,
-            )
-            batches = list(length_sorted_batches(windows, self.batch_size, self._batch_token_limit()))
-            for batch, logits in zip(batches, self._logits_of(batches), strict=True):
-                self._decode_batch(batch, logits, pairs, found)
-        return found
+        assert self._pairs is not None  # set by warm_up
+        reading = self._reading()
+        tokens = self._question_tokens(questions)
+        device = self._torch_device
+        chunks = prepare_chunks(self._pairs, tokens, documents, reading, pin_memory=device.type == "cuda")
+        runner = ModelRunner(self._model, device, self.backend)
+        found = []
+        with _one_line_errors():
+            for chunk in prefetched(chunks, _PREFETCH_DEPTH.get(device.type, 2)):
+                found.append(collect_chunk(chunk, runner.chunk_spans(chunk, reading), reading.align_to_words))
+        return questions_candidates(len(questions), found)
 
-    def _batch_token_limit(self) -> int | None:
-        """``max_batch_tokens``, or when None: ``CPU_BATCH_TOKENS`` on the CPU, no limit on an accelerator."""
-        if self.max_batch_tokens is not None:
-            return self.max_batch_tokens
-        return CPU_BATCH_TOKENS if self._torch_device.type == "cpu" else None
-
-    def _decode_batch(
-        self,
-        batch: list[Window],
-        logits: tuple[np.ndarray, np.ndarray],
-        pairs: Sequence[tuple[int, int]],
-        found: list[QuestionCandidates],
-    ) -> None:
-        start_logits, end_logits = logits
-        mask = context_mask_matrix(batch, start_logits.shape[1])
-        spans = best_spans(start_logits, end_logits, mask, self.max_answer_length, self.n_best_per_window)
-        nulls = null_scores(start_logits, end_logits)
-        for window, window_spans, null in zip(batch, spans, nulls, strict=True):
-            item, doc = pairs[window.pair]
-            offsets = window.word_offsets if self.align_to_words else window.offsets
-            found[item].add_window(
-                doc, offsets, window_spans.starts, window_spans.ends, window_spans.scores, float(null)
-            )
-
-    def _logits_of(self, batches: list[list[Window]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The float64 start and end logits of each batch, in order (ONNX Runtime runs several batches at once,
-        one per core)."""
-        if self.backend != "onnx":
-            return (self._torch_logits(batch) for batch in batches)
-        arrays = [self._padded(batch) for batch in batches]
-        return ((start.astype(np.float64), end.astype(np.float64)) for start, end in self._model.run_many(arrays))
-
-    def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
-        """One batch's logits, as :meth:`_logits_of` gives them."""
-        return next(self._logits_of([batch]))
-
-    def _padded(self, batch: list[Window]) -> dict[str, np.ndarray]:
-        return pad_batch(batch, self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0)
-
-    def _torch_logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in self._padded(batch).items()}
-        with torch.inference_mode():
-            output = self._model(**inputs)
-        return (
-            output.start_logits.float().cpu().numpy().astype(np.float64),
-            output.end_logits.float().cpu().numpy().astype(np.float64),
+    def _reading(self) -> Reading:
+        """The settings of this call: the attributes now (a configured copy may have changed them)."""
+        on_cpu = self._torch_device.type == "cpu"
+        batch_size = self.batch_size if self.batch_size is not None else CPU_BATCH_SIZE if on_cpu else None
+        default_tokens = CPU_BATCH_TOKENS if on_cpu else ACCELERATOR_BATCH_TOKENS
+        return Reading(
+            max_seq_len=self.max_seq_len,
+            doc_stride=self.doc_stride,
+            max_answer_length=self.max_answer_length,
+            n_best=self.n_best_per_window,
+            batch_size=batch_size,
+            max_tokens=self.max_batch_tokens if self.max_batch_tokens is not None else default_tokens,
+            align_to_words=self.align_to_words,
         )
 
 
-def _chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
-    """``(question index, document index)`` pairs of all non-blank documents, in chunks of bounded size."""
-    chunk: list[tuple[int, int]] = []
-    size = 0
-    for item, docs in enumerate(documents):
-        for index, document in enumerate(docs):
-            if not document.content.strip():
-                continue  # nothing to extract from; tokenizing it would only add a window of special tokens
-            chunk.append((item, index))
-            size += len(document.content)
-            if size >= _CHARS_PER_CHUNK:
-                yield chunk
-                chunk, size = [], 0
-    if chunk:
-        yield chunk
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Errors of the tokenizer, the model or the worker thread, as the reader's one-line error."""
+    try:
+        yield
+    except DocqaError:
+        raise
+    except Exception as error:
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        raise ComponentError(f"ExtractiveReader: reading failed ({reason})") from error
 
 
-def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: bool) -> None:
+def _pair_tokenizer(model: str, tokenizer: Any, with_token_types: bool, max_seq_len: int, stride: int) -> PairTokenizer:
+    """The bulk window maker for ``tokenizer``, checked against the tokenizer's own pair call."""
+    try:
+        pairs = PairTokenizer(tokenizer, with_token_types)
+        pairs.check(max_seq_len, stride)
+    except ValueError as error:
+        raise ComponentError(
+            f"ExtractiveReader: the tokenizer of {model!r} cannot be windowed in bulk ({error})"
+        ) from error
+    return pairs
+
+
+def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: bool, dtype: str) -> None:
     if backend not in _BACKENDS:
         raise ComponentError(f"ExtractiveReader: backend must be one of {list(_BACKENDS)}, got {backend!r}")
     if backend == "onnx" and device not in ("auto", "cpu"):
@@ -343,6 +338,9 @@ def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: boo
         )
     if backend == "torch" and not onnx_optimize:
         raise ComponentError("ExtractiveReader: onnx_optimize=False only applies to backend='onnx'")
+    if dtype not in ("auto", "float32") and (backend == "onnx" or quantize):
+        what = "quantize=True runs int8" if quantize else "backend='onnx' runs float32"
+        raise ComponentError(f"ExtractiveReader: {what}: dtype must be 'auto' or 'float32', got {dtype!r}")
 
 
 def _torch_device(device: str) -> Any:

@@ -1,0 +1,259 @@
+"""The work around the reader's model: windows prepared in chunks, batches run, spans decoded on the device.
+
+One call of :meth:`ExtractiveReader.run_batch` goes through three stages:
+
+1. **Prepare** (:func:`prepare_chunks`): the (question, document) pairs are cut into chunks of bounded size; each
+   chunk's windows are made in bulk (:class:`~docqa.readers.windows.PairTokenizer`), sorted by length and cut
+   into batches of at most ``batch_size`` windows and ``max_batch_tokens`` padded tokens; the padded inputs of
+   the whole chunk are made once (in page-locked memory when the model is on a GPU).
+2. **Run** (:class:`ModelRunner`): each batch goes through the model, its spans are decoded on the device
+   (:func:`~docqa.readers.span_decoding.top_spans`) and only the ``n_best`` spans per window travel back, one
+   small non-blocking copy per batch, read once the next batch has been queued.
+3. **Collect** (:func:`collect_chunk`): token spans become character spans of their documents, for all windows
+   of a chunk at once, and :func:`~docqa.readers.answer_ranking.candidates_of_questions` groups them by question.
+
+On an accelerator, stage 1 runs on a worker thread one chunk ahead (:func:`docqa.core.prefetch.prefetched`), so
+tokenization overlaps the forward passes, and stages 2 and 3 overlap through the device's own queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from docqa.core.batching import length_batches
+from docqa.readers.answer_ranking import QuestionCandidates, candidates_of_questions
+from docqa.readers.span_decoding import BatchSpans, top_spans, unpack_spans
+from docqa.readers.windows import PairTokenizer, QuestionTokens, Windows
+from docqa.schema import Document
+
+#: A chunk holds at most this many characters of distinct documents and this many (question, document) pairs,
+#: so memory stays bounded however many (or however long) the documents are, while windows of many questions
+#: and documents are still sorted and batched together.
+CHARS_PER_CHUNK = 200_000
+PAIRS_PER_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The settings one call reads with (the reader's, at call time)."""
+
+    max_seq_len: int
+    doc_stride: int
+    max_answer_length: int
+    n_best: int
+    batch_size: int | None
+    max_tokens: int | None
+    align_to_words: bool
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The prepared windows of some pairs: ``question[p]`` / ``doc[p]`` of pair ``p``; ``order``: the windows
+    longest first; batch ``i`` is ``order[bounds[i]:bounds[i + 1]]``, whose padded inputs are rows
+    ``bounds[i]:bounds[i + 1]`` of ``inputs`` cut to ``widths[i]`` columns."""
+
+    question: np.ndarray
+    doc: np.ndarray
+    windows: Windows
+    order: np.ndarray
+    bounds: np.ndarray
+    widths: np.ndarray
+    inputs: dict[str, Any]
+    context: Any
+
+    def batches(self) -> Iterator[tuple[int, int, int]]:
+        """``(first row, end row, width)`` of each batch."""
+        for index, width in enumerate(self.widths.tolist()):
+            yield int(self.bounds[index]), int(self.bounds[index + 1]), width
+
+
+def chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
+    """``(question index, document index)`` pairs of all non-blank documents, in chunks of at most
+    ``PAIRS_PER_CHUNK`` pairs and about ``CHARS_PER_CHUNK`` characters of distinct documents."""
+    chunk: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    size = 0
+    for item, docs in enumerate(documents):
+        for index, document in enumerate(docs):
+            if not document.content.strip():
+                continue  # nothing to extract from; tokenizing it would only add a window of special tokens
+            chunk.append((item, index))
+            if document.content not in seen:
+                seen.add(document.content)
+                size += len(document.content)
+            if size >= CHARS_PER_CHUNK or len(chunk) >= PAIRS_PER_CHUNK:
+                yield chunk
+                chunk, seen, size = [], set(), 0
+    if chunk:
+        yield chunk
+
+
+def prepare_chunks(
+    pairs: PairTokenizer,
+    questions: QuestionTokens,
+    documents: Sequence[Sequence[Document]],
+    reading: Reading,
+    pin_memory: bool,
+) -> Iterator[Chunk]:
+    """The chunks of a call, prepared (see the module doc); ``pin_memory``: inputs in page-locked memory."""
+    for chunk in chunked_pairs(documents):
+        question = np.array([item for item, _ in chunk], dtype=np.int64)
+        doc = np.array([index for _, index in chunk], dtype=np.int64)
+        contexts = [documents[item][index].content for item, index in chunk]
+        windows = pairs.windows(questions, question, contexts, reading.max_seq_len, reading.doc_stride)
+        yield _sorted_into_batches(question, doc, windows, reading, pairs.pad_id, pin_memory)
+
+
+def _sorted_into_batches(
+    question: np.ndarray, doc: np.ndarray, windows: Windows, reading: Reading, pad_id: int, pin_memory: bool
+) -> Chunk:
+    import torch
+
+    batches = list(length_batches(windows.lengths.tolist(), reading.batch_size, reading.max_tokens))
+    order = np.fromiter((position for batch in batches for position in batch), dtype=np.int64, count=len(windows))
+    bounds = np.cumsum([0, *map(len, batches)])
+    lengths = windows.lengths[order]
+    arrays = {
+        "input_ids": windows.input_ids[order],
+        "attention_mask": (np.arange(windows.input_ids.shape[1]) < lengths[:, None]).astype(np.int64),
+    }
+    if windows.token_type_ids is not None:
+        arrays["token_type_ids"] = windows.token_type_ids[order]
+    context = np.stack([windows.context_begin[order], windows.context_count[order]])
+    tensors = {name: torch.from_numpy(array) for name, array in arrays.items()}
+    context_tensor = torch.from_numpy(context)
+    if pin_memory:
+        tensors = {name: tensor.pin_memory() for name, tensor in tensors.items()}
+        context_tensor = context_tensor.pin_memory()
+    return Chunk(question, doc, windows, order, bounds, lengths[bounds[:-1]], tensors, context_tensor)
+
+
+class ModelRunner:
+    """Forward passes and on-device span decoding of a loaded model: PyTorch on its device, or an ONNX Runtime
+    model (:class:`~docqa.readers.onnx_runtime.OnnxQAModel`) on the CPU."""
+
+    def __init__(self, model: Any, device: Any, backend: str) -> None:
+        self.model = model
+        self.device = device
+        self.backend = backend
+
+    def chunk_spans(self, chunk: Chunk, reading: Reading) -> BatchSpans:
+        """The candidate spans of every window of ``chunk``; ``rows`` index the chunk's ``order``."""
+        parts = []
+        for first, packed in self._packed(chunk, reading):
+            spans = unpack_spans(packed, reading.max_answer_length)
+            parts.append((first, spans))
+        return BatchSpans(
+            rows=np.concatenate([first + spans.rows for first, spans in parts]),
+            starts=np.concatenate([spans.starts for _, spans in parts]),
+            ends=np.concatenate([spans.ends for _, spans in parts]),
+            scores=np.concatenate([spans.scores for _, spans in parts]),
+            nulls=np.concatenate([spans.nulls for _, spans in parts]),
+        )
+
+    def _packed(self, chunk: Chunk, reading: Reading) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first row, packed spans)`` of each batch, in order (see :func:`top_spans`)."""
+        if self.backend == "onnx":
+            yield from self._onnx_packed(chunk, reading)
+            return
+        import torch
+
+        overlapped = self.device.type == "cuda"
+        inputs = {name: tensor.to(self.device, non_blocking=True) for name, tensor in chunk.inputs.items()}
+        context = chunk.context.to(self.device, non_blocking=True)
+        pending: tuple[int, Any, Any] | None = None
+        for first, stop, width in chunk.batches():
+            batch = {name: tensor[first:stop, :width] for name, tensor in inputs.items()}
+            with torch.inference_mode():
+                output = self.model(**batch)
+                packed = top_spans(
+                    output.start_logits,
+                    output.end_logits,
+                    context[0, first:stop],
+                    context[1, first:stop],
+                    reading.max_answer_length,
+                    reading.n_best,
+                )
+            if not overlapped:
+                yield first, packed.cpu().numpy()
+                continue
+            copy = packed.to("cpu", non_blocking=True)  # into page-locked memory; read after the next batch
+            done = torch.cuda.Event()
+            done.record()
+            if pending is not None:
+                yield _arrived(pending)
+            pending = (first, copy, done)
+        if pending is not None:
+            yield _arrived(pending)
+
+    def _onnx_packed(self, chunk: Chunk, reading: Reading) -> Iterator[tuple[int, np.ndarray]]:
+        import torch
+
+        batches = list(chunk.batches())
+        arrays = [
+            {name: tensor[a:b, :width].numpy() for name, tensor in chunk.inputs.items()} for a, b, width in batches
+        ]
+        for (first, stop, _), (start, end) in zip(batches, self.model.run_many(arrays), strict=True):
+            packed = top_spans(
+                torch.from_numpy(start),
+                torch.from_numpy(end),
+                chunk.context[0, first:stop],
+                chunk.context[1, first:stop],
+                reading.max_answer_length,
+                reading.n_best,
+            )
+            yield first, packed.numpy()
+
+
+def _arrived(pending: tuple[int, Any, Any]) -> tuple[int, np.ndarray]:
+    first, copy, done = pending
+    done.synchronize()
+    return first, copy.numpy()
+
+
+@dataclass
+class ChunkCandidates:
+    """Spans of one chunk as character spans of documents: ``question`` / ``doc`` / ``start`` / ``end`` /
+    ``score`` per span; ``null_question`` / ``null`` per window."""
+
+    question: np.ndarray
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    score: np.ndarray
+    null_question: np.ndarray
+    null: np.ndarray
+
+
+def collect_chunk(chunk: Chunk, spans: BatchSpans, align_to_words: bool) -> ChunkCandidates:
+    """Map the chunk's token spans to characters of their documents (widened to whole words with
+    ``align_to_words``), all windows at once."""
+    windows = chunk.windows
+    window = chunk.order[spans.rows]
+    shift = windows.first_token[window] - windows.context_begin[window]
+    chars = windows.word_chars if align_to_words else windows.token_chars
+    pair = windows.pair[window]
+    window_pair = windows.pair[chunk.order]
+    return ChunkCandidates(
+        question=chunk.question[pair],
+        doc=chunk.doc[pair],
+        start=chars[spans.starts + shift, 0],
+        end=chars[spans.ends + shift, 1],
+        score=spans.scores,
+        null_question=chunk.question[window_pair],
+        null=spans.nulls,
+    )
+
+
+def questions_candidates(count: int, chunks: Sequence[ChunkCandidates]) -> list[QuestionCandidates]:
+    """The candidates of questions ``0..count-1`` from all chunks of a call."""
+    fields = ("question", "doc", "start", "end", "score", "null_question", "null")
+    if not chunks:
+        empty = np.zeros(0, dtype=np.int64)
+        return candidates_of_questions(count, empty, empty, empty, empty, np.zeros(0), empty, np.zeros(0))
+    arrays = [np.concatenate([getattr(chunk, name) for chunk in chunks]) for name in fields]
+    return candidates_of_questions(count, *arrays)
