@@ -1,9 +1,12 @@
-"""Running a producer ahead of its consumer on a worker thread, so that preparing item k+1 overlaps using item k.
+"""Overlapping stages of work: a producer run ahead of its consumer on a worker thread (:func:`prefetched`), and
+asynchronous work started for item k+1 before item k is finished (:func:`one_behind`).
 
 >>> list(prefetched(iter(range(5)), depth=2))
 [0, 1, 2, 3, 4]
 >>> list(prefetched(iter("abc"), depth=0))  # depth 0: no thread, the items are made on demand
 ['a', 'b', 'c']
+>>> list(one_behind(iter([1, 2, 3]), start=lambda x: x * 10, finish=lambda x: x + 1))
+[11, 21, 31]
 
 Items arrive in the producer's order. An exception raised by the producer is raised again in the consumer, at
 the position where the next item would have come (the items made before it are delivered first). When the
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
 
 _DONE = object()
 
@@ -80,3 +85,16 @@ def _drain(ready: queue.Queue[object]) -> None:
             ready.get_nowait()
         except queue.Empty:
             return
+
+
+def one_behind(items: Iterator[T], start: Callable[[T], U], finish: Callable[[U], V]) -> Iterator[V]:
+    """``finish(start(item))`` for each item, in order, each item finished only after the next one was started:
+    ``start`` launches asynchronous work (a device-to-host copy) and ``finish`` waits for it, so the wait for
+    item k overlaps the work queued for item k+1."""
+    pending: list[U] = []
+    for item in items:
+        pending.append(start(item))
+        if len(pending) == 2:
+            yield finish(pending.pop(0))
+    if pending:
+        yield finish(pending.pop())

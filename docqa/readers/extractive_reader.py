@@ -14,28 +14,22 @@ from docqa.core.validation import check_int, check_optional_int
 from docqa.errors import ComponentError, DocqaError
 from docqa.hub import check_dtype, resolve_device, resolve_dtype
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
-from docqa.readers.inference import ModelRunner, Reading, collect_chunk, prepare_chunks, questions_candidates
+from docqa.readers.inference import (
+    DevicePlan,
+    ModelRunner,
+    Reading,
+    collect_chunk,
+    prepare_chunks,
+    questions_candidates,
+)
 from docqa.readers.model_loading import load_qa_model
 from docqa.readers.windows import PairTokenizer, QuestionTokens
 from docqa.schema import Answer, Document
 
 _BACKENDS = ("torch", "onnx")
-#: On the CPU, a batch holds at most this many padded tokens (``max_batch_tokens=None``): measured on 2 cores with
-#: a 6-layer MiniLM reader, batches of ~512 tokens ran about 25% faster with ONNX Runtime (10% with PyTorch) than
-#: 32 windows of SQuAD paragraphs (whose activations no longer fit the caches); short inputs (model-card
-#: questions) still batch by the dozen.
-CPU_BATCH_TOKENS = 512
-#: On the CPU, a batch holds at most this many windows (``batch_size=None``); on an accelerator the padded-token
-#: budget alone decides.
-CPU_BATCH_SIZE = 32
-#: On an accelerator, a batch holds at most this many padded tokens (``max_batch_tokens=None``): about 256
-#: SQuAD-paragraph windows, a few hundred MB of activations for a MiniLM or BERT-base reader in 16 bits.
-ACCELERATOR_BATCH_TOKENS = 65_536
-#: Chunks prepared ahead of the model by a worker thread, per device type (0: prepared in the calling thread).
-#: On the CPU the preparation would compete with the forward pass for the same cores.
-_PREFETCH_DEPTH = {"cpu": 0}
-#: Whether ``dtype="auto"`` may choose bfloat16 on a CPU with native bfloat16 units (see ``resolve_dtype``).
-_HALF_ON_CPU = False
+#: Whether ``dtype="auto"`` may choose bfloat16 on a CPU with native bfloat16 units (see
+#: :func:`docqa.hub.resolve_dtype`): only where ``bench/reader_gpu.py`` showed the answers hold there.
+HALF_PRECISION_ON_CPU = False
 DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 
 
@@ -71,8 +65,8 @@ class ExtractiveReader:
     Batching: the windows of all questions and documents of a call are made in bulk (each distinct document
     tokenized once), sorted by length and run in batches of at most ``batch_size`` windows and
     ``max_batch_tokens`` padded tokens. ``None`` (the defaults): on the CPU, where small batches run faster,
-    ``CPU_BATCH_SIZE`` = 32 windows and ``CPU_BATCH_TOKENS`` = 512 tokens; on an accelerator, no window count
-    and ``ACCELERATOR_BATCH_TOKENS`` = 65,536 tokens. Spans are decoded on the model's device and only the
+    32 windows and 512 tokens; on an accelerator, no window count and 65,536 tokens (see
+    :class:`~docqa.readers.inference.DevicePlan`). Spans are decoded on the model's device and only the
     ``n_best_per_window`` best of each window leave it; on a GPU the windows of the next chunk of the call are
     prepared on a worker thread while the model runs (see :mod:`docqa.readers.inference`). Answers do not
     depend on the batching.
@@ -164,6 +158,7 @@ class ExtractiveReader:
         self._torch_dtype: Any = None
         self._uses_token_types = False
         self._pairs: PairTokenizer | None = None
+        self._plan = DevicePlan.of("cpu")
         self._warned_truncation = False
 
     def warm_up(self) -> None:
@@ -173,8 +168,9 @@ class ExtractiveReader:
         # the ONNX export traces the model on the CPU, where ONNX Runtime then runs it
         self._torch_device = _torch_device("cpu" if self.backend == "onnx" else self.device)
         self._torch_dtype = resolve_dtype(
-            "ExtractiveReader", self.dtype, str(self._torch_device), half_on_cpu=_HALF_ON_CPU
+            "ExtractiveReader", self.dtype, str(self._torch_device), half_on_cpu=HALF_PRECISION_ON_CPU
         )
+        self._plan = DevicePlan.of(self._torch_device.type)
         qa_model, tokenizer = load_qa_model(self.model, dtype=self._torch_dtype)
         self._check_window_geometry(tokenizer, qa_model)
         qa_model.eval()
@@ -274,29 +270,26 @@ class ExtractiveReader:
         self, questions: Sequence[str], documents: Sequence[Sequence[Document]]
     ) -> list[QuestionCandidates]:
         assert self._pairs is not None  # set by warm_up
-        reading = self._reading()
+        reading, plan = self._reading(), self._plan
         tokens = self._question_tokens(questions)
-        device = self._torch_device
-        chunks = prepare_chunks(self._pairs, tokens, documents, reading, pin_memory=device.type == "cuda")
-        runner = ModelRunner(self._model, device, self.backend)
+        chunks = prepare_chunks(self._pairs, tokens, documents, reading, plan.pin_memory)
+        runner = ModelRunner(self._model, self._torch_device, self.backend, plan.decode_tokens)
         found = []
         with _one_line_errors():
-            for chunk in prefetched(chunks, _PREFETCH_DEPTH.get(device.type, 2)):
+            for chunk in prefetched(chunks, plan.prefetch):
                 found.append(collect_chunk(chunk, runner.chunk_spans(chunk, reading), reading.align_to_words))
         return questions_candidates(len(questions), found)
 
     def _reading(self) -> Reading:
         """The settings of this call: the attributes now (a configured copy may have changed them)."""
-        on_cpu = self._torch_device.type == "cpu"
-        batch_size = self.batch_size if self.batch_size is not None else CPU_BATCH_SIZE if on_cpu else None
-        default_tokens = CPU_BATCH_TOKENS if on_cpu else ACCELERATOR_BATCH_TOKENS
+        plan = self._plan
         return Reading(
             max_seq_len=self.max_seq_len,
             doc_stride=self.doc_stride,
             max_answer_length=self.max_answer_length,
             n_best=self.n_best_per_window,
-            batch_size=batch_size,
-            max_tokens=self.max_batch_tokens if self.max_batch_tokens is not None else default_tokens,
+            batch_size=self.batch_size if self.batch_size is not None else plan.batch_size,
+            max_tokens=self.max_batch_tokens if self.max_batch_tokens is not None else plan.batch_tokens,
             align_to_words=self.align_to_words,
         )
 

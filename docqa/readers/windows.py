@@ -474,4 +474,3 @@ def pad_batch(batch: Sequence[Window], pad_token_id: int) -> dict[str, np.ndarra
                 token_type_ids[row, : len(window)] = window.token_type_ids
         arrays["token_type_ids"] = token_type_ids
     return arrays
-
