@@ -56,7 +56,9 @@ def test_bfloat16_ranker_follows_the_bfloat16_model(tiny_cross_encoder: Path, mo
     expected = _direct_logits(tiny_cross_encoder, QUERY, [d.content for d in DOCS], dtype=torch.bfloat16)
     np.testing.assert_allclose(logits, expected, atol=1e-6)  # the same bfloat16 computation
     monkeypatch.setattr(hub, "cpu_features", lambda: frozenset())
-    with pytest.raises(ComponentError, match=r"^CrossEncoderRanker: dtype='bfloat16' does not run natively on this CPU"):
+    with pytest.raises(
+        ComponentError, match=r"^CrossEncoderRanker: dtype='bfloat16' does not run natively on this CPU"
+    ):
         CrossEncoderRanker(model=str(tiny_cross_encoder), device="cpu", dtype="bfloat16").warm_up()
 
 
