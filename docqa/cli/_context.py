@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from docqa.cli._common import fail, print_json
 from docqa.schema import Document
@@ -31,15 +32,15 @@ def read_context(value: str) -> Document:
 
 
 def answer_in_context(
-    question: str, context: Document, model: str | None, top_k: int, backend: str | None, json_output: bool
+    question: str, context: Document, model: str | None, top_k: int, options: dict[str, str | None], json_output: bool
 ) -> None:
-    """Read ``context`` with the reader and print the answers as ``docqa ask`` does."""
+    """Read ``context`` with the reader (``options``: its ``backend`` and ``dtype``, None for the defaults) and
+    print the answers as ``docqa ask`` does."""
     from docqa.cli.ask import print_answers
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-    reader = ExtractiveReader(
-        model=DEFAULT_READER_MODEL if model is None else model, backend="torch" if backend is None else backend
-    )
+    settings: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
+    reader = ExtractiveReader(model=DEFAULT_READER_MODEL if model is None else model, **settings)
     # one more than asked, so that top_k spans are shown even when the no-answer ranks among them
     found = reader.run(query=question, documents=[context], top_k=top_k + 1)["answers"]
     spans = [answer for answer in found if not answer.is_no_answer][:top_k]

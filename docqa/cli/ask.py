@@ -10,7 +10,17 @@ import typer
 from rich.markup import escape
 from rich.panel import Panel
 
-from docqa.cli._common import STORE_HELP, console, fail, handle_errors, open_store, parse_filters, print_json, warn
+from docqa.cli._common import (
+    DTYPE_HELP,
+    STORE_HELP,
+    console,
+    fail,
+    handle_errors,
+    open_store,
+    parse_filters,
+    print_json,
+    warn,
+)
 from docqa.errors import ModelLoadError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
@@ -47,6 +57,9 @@ def ask(
         str | None,
         typer.Option("--backend", help="Reader backend: torch (default) or onnx (fp32 ONNX Runtime on CPU)."),
     ] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help=DTYPE_HELP + " Default: auto, or the pipeline's.")
+    ] = None,
     context: Annotated[
         str | None,
         typer.Option(
@@ -75,13 +88,13 @@ def ask(
             fail("only one of the question and --context can be read from stdin (-)")
         question, document = read_question(question), read_context(context)
         with handle_errors():
-            answer_in_context(question, document, model, top_k, backend, json_output)
+            answer_in_context(question, document, model, top_k, {"backend": backend, "dtype": dtype}, json_output)
         return
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml (or --context TEXT|FILE)")
     question = read_question(question)
     with handle_errors():
-        backend_option = {"backend": backend} if backend is not None else {}
+        backend_option = {name: value for name, value in (("backend", backend), ("dtype", dtype)) if value is not None}
         if pipeline is not None:
             reader_options = {**({"model": model} if model is not None else {}), **backend_option}
             overrides = {"reader": reader_options} if reader_options else None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from docqa.cli._common import console, fail, handle_errors, load_store, print_json, show_progress
+from docqa.cli._common import DTYPE_HELP, console, fail, handle_errors, load_store, print_json, show_progress
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
 if TYPE_CHECKING:
@@ -70,11 +70,19 @@ def squad(
     retriever_top_k: Annotated[
         int, typer.Option("--retriever-top-k", min=1, help="Paragraphs retrieved per question in open-domain mode.")
     ] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size (windows).")] = 32,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Reader batch size in windows (default: 32 on the CPU, a token budget on a GPU).",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
     backend: Annotated[
         str, typer.Option("--backend", help="torch, or onnx (fp32 ONNX Runtime on CPU; exported once, cached).")
     ] = "torch",
+    dtype: Annotated[str, typer.Option("--dtype", help=DTYPE_HELP)] = "auto",
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Run a reader over a SQuAD 2.0 file and print the official SQuAD 2.0 metrics and throughput."""
@@ -94,6 +102,7 @@ def squad(
             batch_size=batch_size,
             device=device,
             backend=backend,
+            dtype=dtype,
         )
         result = evaluate_reader(
             reader,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from docqa.cli._common import allow_module_option, fail, handle_errors
+from docqa.cli._common import DTYPE_HELP, allow_module_option, check_dtype_option, fail, handle_errors
 
 
 def serve(
@@ -20,6 +20,9 @@ def serve(
         str | None, typer.Option("--model", "-m", help="Question-answering model: hub id or path.")
     ] = None,
     fill_mask_model: Annotated[str | None, typer.Option(help="Fill-mask model for /score: hub id or path.")] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help=DTYPE_HELP + " Default: auto, or the pipeline's.")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     api_key: Annotated[
@@ -59,6 +62,7 @@ def serve(
         fail("nothing to serve: give --store DIR, --pipeline FILE.yaml, --model M or --fill-mask-model M")
     if pipeline is not None and not pipeline.is_file():
         fail(f"no pipeline file at {pipeline}")
+    check_dtype_option(dtype)
     if api_key is not None and not api_key.strip():
         fail("the API key is empty (--api-key or DOCQA_API_KEY)")
     if store is not None and not read_only and store.is_dir():
@@ -71,6 +75,7 @@ def serve(
         pipeline=str(pipeline) if pipeline is not None else None,
         model=model,
         fill_mask_model=fill_mask_model,
+        dtype=dtype,
         retriever_top_k=retriever_top_k,
         allowed_modules=tuple(allow_module),
         api_key=api_key,

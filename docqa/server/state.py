@@ -113,7 +113,10 @@ class ServerState:
         store = InMemoryDocumentStore(path=str(directory))
         self._attach_log(store)
         self.qa = ExtractiveQAPipeline.bm25(
-            store, model=self.config.model or _default_reader(), retriever_top_k=self.config.retriever_top_k
+            store,
+            model=self.config.model or _default_reader(),
+            retriever_top_k=self.config.retriever_top_k,
+            reader_parameters={"dtype": self.config.dtype or "auto"},
         )
         self.store = store
 
@@ -122,7 +125,8 @@ class ServerState:
         from docqa.pipelines import ExtractiveQAPipeline
 
         assert self.config.pipeline is not None
-        overrides = {"reader": {"model": self.config.model}} if self.config.model is not None else None
+        reader = {key: value for key, value in (("model", self.config.model), ("dtype", self.config.dtype)) if value}
+        overrides = {"reader": reader} if reader else None
         pipeline = Pipeline.load(self.config.pipeline, overrides=overrides, allowed_modules=self.config.allowed_modules)
         self.qa = ExtractiveQAPipeline.from_pipeline(pipeline)
         stores = list(pipeline.document_stores.values())
@@ -146,7 +150,7 @@ class ServerState:
         else:
             from docqa.readers.extractive_reader import ExtractiveReader
 
-            reader = ExtractiveReader(model=self.config.model or _default_reader())
+            reader = ExtractiveReader(model=self.config.model or _default_reader(), dtype=self.config.dtype or "auto")
         reader.warm_up()
         self.reader = reader
         self.reader_batcher = self._batcher("reader", ReaderRunner(reader))
@@ -154,7 +158,7 @@ class ServerState:
     def _load_fill_mask(self) -> None:
         from docqa.fill_mask import FillMask
 
-        fill_mask = FillMask(model=str(self.config.fill_mask_model))
+        fill_mask = FillMask(model=str(self.config.fill_mask_model), dtype=self.config.dtype or "auto")
         fill_mask.warm_up()
         self.fill_mask = fill_mask
         self.fill_mask_batcher = self._batcher("fill_mask", FillMaskRunner(fill_mask))
