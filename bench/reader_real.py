@@ -79,7 +79,9 @@ def peak_rss_mib():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 def finish(seconds, predictions):
-    json.dump({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "predictions": predictions}, open(sys.argv[2], "w"))
+    gpu = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+    result = {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "peak_gpu_mib": gpu, "predictions": predictions}
+    json.dump(result, open(sys.argv[2], "w"))
 questions, contexts, g = job["questions"], job["contexts"], job["geometry"]
 """
 
@@ -87,7 +89,7 @@ TRANSFORMERS_SIDE = (
     PEER_COMMON
     + r"""
 from transformers import pipeline
-qa = pipeline("question-answering", model=job["model"], tokenizer=job["model"], device=-1)
+qa = pipeline("question-answering", model=job["model"], tokenizer=job["model"], device=job.get("device", -1))
 options = dict(top_k=2, handle_impossible_answer=True, max_seq_len=g["max_seq_len"], doc_stride=g["doc_stride"],
                max_question_len=g["max_query_length"], max_answer_len=g["max_answer_length"],
                batch_size=job["peer_batch_size"])

@@ -94,10 +94,9 @@ class Chunk:
     inputs: dict[str, Any]
     context: Any
 
-    def batches(self) -> Iterator[tuple[int, int, int]]:
+    def batches(self) -> list[tuple[int, int, int]]:
         """``(first row, end row, width)`` of each batch."""
-        for index, width in enumerate(self.widths.tolist()):
-            yield int(self.bounds[index]), int(self.bounds[index + 1]), width
+        return list(zip(self.bounds[:-1].tolist(), self.bounds[1:].tolist(), self.widths.tolist(), strict=True))
 
 
 def chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
@@ -237,7 +236,7 @@ class ModelRunner:
         """As :meth:`_torch_logits`, ONNX Runtime running several batches at once (one per core)."""
         import torch
 
-        batches = list(chunk.batches())
+        batches = chunk.batches()
         arrays = [
             {name: tensor[a:b, :width].numpy() for name, tensor in chunk.inputs.items()} for a, b, width in batches
         ]
@@ -249,11 +248,13 @@ def _grouped(logits: Iterator[tuple[int, int, Any, Any]], tokens: int) -> Iterat
     """Consecutive batches' logits joined (right-padded to the widest) until a group holds ``tokens`` padded
     tokens (0: every batch alone)."""
     group: list[tuple[int, int, Any, Any]] = []
+    size = 0
     for batch in logits:
         group.append(batch)
-        if sum(start.numel() for _, _, start, _ in group) >= tokens:
+        size += batch[2].numel()
+        if size >= tokens:
             yield _joined(group)
-            group = []
+            group, size = [], 0
     if group:
         yield _joined(group)
 
