@@ -272,7 +272,7 @@ class ExtractiveReader:
         assert self._pairs is not None  # set by warm_up
         reading, plan = self._reading(), self._plan
         tokens = self._question_tokens(questions)
-        chunks = prepare_chunks(self._pairs, tokens, documents, reading, plan.pin_memory)
+        chunks = prepare_chunks(self._pairs, tokens, documents, reading, plan)
         runner = ModelRunner(self._model, self._torch_device, self.backend, plan.decode_tokens)
         found = []
         with _one_line_errors():

@@ -31,30 +31,32 @@ from docqa.readers.span_decoding import BatchSpans, top_spans, unpack_spans
 from docqa.readers.windows import PairTokenizer, QuestionTokens, Windows
 from docqa.schema import Document
 
-#: A chunk holds at most this many characters of distinct documents and this many (question, document) pairs,
-#: so memory stays bounded however many (or however long) the documents are, while windows of many questions
-#: and documents are still sorted and batched together.
+#: A chunk holds at most this many characters of distinct documents (and ``DevicePlan.chunk_pairs`` pairs), so
+#: memory stays bounded however many (or however long) the documents are, while windows of many questions and
+#: documents are still sorted and batched together.
 CHARS_PER_CHUNK = 200_000
-PAIRS_PER_CHUNK = 2048
 
 
 @dataclass(frozen=True)
 class DevicePlan:
     """How a device reads unless told otherwise: ``batch_size`` windows (``None``: no count) and
-    ``batch_tokens`` padded tokens per batch at most; spans decoded ``decode_tokens`` padded tokens at a time
-    (0: each batch alone); ``prefetch`` chunks prepared ahead on a worker thread (0: none); inputs in
-    page-locked memory (``pin_memory``) for non-blocking copies.
+    ``batch_tokens`` padded tokens per batch at most; chunks of at most ``chunk_pairs`` (question, document)
+    pairs; spans decoded ``decode_tokens`` padded tokens at a time (0: each batch alone); ``prefetch`` chunks
+    prepared ahead on a worker thread (0: none); inputs in page-locked memory (``pin_memory``) for non-blocking
+    copies.
 
     On the CPU: batches of at most 32 windows and 512 tokens (measured on 2 cores with a 6-layer MiniLM reader:
     about 25% faster with ONNX Runtime, 10% with PyTorch, than 32 SQuAD-paragraph windows, whose activations
     no longer fit the caches); decoding 16,384 tokens at a time (a 2 MB score band: per-call overheads vanish);
-    no worker thread (it would compete with the forward pass for the same cores). On an accelerator: batches of
-    65,536 padded tokens (about 256 SQuAD-paragraph windows, a few hundred MB of activations for a MiniLM or
-    BERT-base reader in 16 bits), each decoded on the device as it comes, the next chunk prepared meanwhile.
+    no worker thread (it would compete with the forward pass for the same cores); chunks of 2,048 pairs. On an
+    accelerator: batches of 65,536 padded tokens (about 256 SQuAD-paragraph windows, a few hundred MB of
+    activations for a MiniLM or BERT-base reader in 16 bits), each decoded on the device as it comes; chunks of
+    512 pairs (two or three batches), the next one prepared while the device runs the current one.
     """
 
     batch_size: int | None
     batch_tokens: int
+    chunk_pairs: int
     decode_tokens: int
     prefetch: int
     pin_memory: bool
@@ -62,8 +64,9 @@ class DevicePlan:
     @classmethod
     def of(cls, device_type: str) -> DevicePlan:
         if device_type == "cpu":
-            return cls(batch_size=32, batch_tokens=512, decode_tokens=16_384, prefetch=0, pin_memory=False)
-        return cls(batch_size=None, batch_tokens=65_536, decode_tokens=0, prefetch=2, pin_memory=device_type == "cuda")
+            return cls(32, batch_tokens=512, chunk_pairs=2048, decode_tokens=16_384, prefetch=0, pin_memory=False)
+        cuda = device_type == "cuda"
+        return cls(None, batch_tokens=65_536, chunk_pairs=512, decode_tokens=0, prefetch=2, pin_memory=cuda)
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,9 @@ class Chunk:
         return list(zip(self.bounds[:-1].tolist(), self.bounds[1:].tolist(), self.widths.tolist(), strict=True))
 
 
-def chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
-    """``(question index, document index)`` pairs of all non-blank documents, in chunks of at most
-    ``PAIRS_PER_CHUNK`` pairs and about ``CHARS_PER_CHUNK`` characters of distinct documents."""
+def chunked_pairs(documents: Sequence[Sequence[Document]], most: int) -> Iterator[list[tuple[int, int]]]:
+    """``(question index, document index)`` pairs of all non-blank documents, in chunks of at most ``most`` pairs
+    and about ``CHARS_PER_CHUNK`` characters of distinct documents."""
     chunk: list[tuple[int, int]] = []
     seen: set[str] = set()
     size = 0
@@ -113,7 +116,7 @@ def chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tupl
             if document.content not in seen:
                 seen.add(document.content)
                 size += len(document.content)
-            if size >= CHARS_PER_CHUNK or len(chunk) >= PAIRS_PER_CHUNK:
+            if size >= CHARS_PER_CHUNK or len(chunk) >= most:
                 yield chunk
                 chunk, seen, size = [], set(), 0
     if chunk:
@@ -125,19 +128,19 @@ def prepare_chunks(
     questions: QuestionTokens,
     documents: Sequence[Sequence[Document]],
     reading: Reading,
-    pin_memory: bool,
+    plan: DevicePlan,
 ) -> Iterator[Chunk]:
-    """The chunks of a call, prepared (see the module doc); ``pin_memory``: inputs in page-locked memory."""
-    for chunk in chunked_pairs(documents):
+    """The chunks of a call, prepared (see the module doc) as ``plan`` says (chunk size, page-locked memory)."""
+    for chunk in chunked_pairs(documents, plan.chunk_pairs):
         question = np.array([item for item, _ in chunk], dtype=np.int64)
         doc = np.array([index for _, index in chunk], dtype=np.int64)
         contexts = [documents[item][index].content for item, index in chunk]
         windows = pairs.windows(questions, question, contexts, reading.max_seq_len, reading.doc_stride)
-        yield _sorted_into_batches(question, doc, windows, reading, pairs.pad_id, pin_memory)
+        yield _sorted_into_batches(question, doc, windows, reading, plan.pin_memory)
 
 
 def _sorted_into_batches(
-    question: np.ndarray, doc: np.ndarray, windows: Windows, reading: Reading, pad_id: int, pin_memory: bool
+    question: np.ndarray, doc: np.ndarray, windows: Windows, reading: Reading, pin_memory: bool
 ) -> Chunk:
     import torch
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from docqa.errors import ComponentError
-from docqa.readers import ExtractiveReader, inference
+from docqa.readers import ExtractiveReader
 from docqa.readers.inference import DevicePlan
 from docqa.readers.windows import PairTokenizer
 from docqa.schema import Answer, Document
@@ -70,9 +70,10 @@ def test_answers_do_not_depend_on_batching_decoding_or_prefetching(
     plan: DevicePlan | None,
     settings: dict[str, object],
 ) -> None:
-    monkeypatch.setattr(inference, "PAIRS_PER_CHUNK", 7)  # several chunks, so the worker runs ahead
     questions, documents = _cases(squad_dev_half)
-    got = _reader(tiny_bert, plan, **settings).run_batch(questions, documents)["answers"]
+    reader = _reader(tiny_bert, plan, **settings)
+    reader._plan = dataclasses.replace(reader._plan, chunk_pairs=7)  # several chunks: the worker runs ahead
+    got = reader.run_batch(questions, documents)["answers"]
     assert len(got) == len(reference)
     for ours, theirs in zip(got, reference, strict=True):
         assert _key(ours) == _key(theirs)
@@ -98,8 +99,7 @@ def test_an_error_in_the_worker_is_the_readers_one_line_error(
     tiny_bert: Path, squad_dev_half: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions, documents = _cases(squad_dev_half)
-    monkeypatch.setattr(inference, "PAIRS_PER_CHUNK", 5)
-    reader = _reader(tiny_bert, ACCELERATOR_ON_CPU)
+    reader = _reader(tiny_bert, dataclasses.replace(ACCELERATOR_ON_CPU, chunk_pairs=5))
     windows = PairTokenizer.windows
     calls: list[str] = []
 
@@ -122,11 +122,12 @@ def test_an_error_in_the_worker_is_the_readers_one_line_error(
 def test_device_plans() -> None:
     cpu, cuda, mps = (DevicePlan.of(kind) for kind in ("cpu", "cuda", "mps"))
     assert (cpu.batch_size, cpu.batch_tokens, cpu.prefetch, cpu.pin_memory) == (32, 512, 0, False)
-    assert (cuda.batch_size, cuda.batch_tokens, cuda.decode_tokens, cuda.prefetch, cuda.pin_memory) == (
+    assert (cuda.batch_size, cuda.batch_tokens, cuda.chunk_pairs, cuda.decode_tokens, cuda.prefetch) == (
         None,
         65_536,
+        512,
         0,
         2,
-        True,
     )
+    assert cuda.pin_memory
     assert mps.batch_size is None and not mps.pin_memory
