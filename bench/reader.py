@@ -160,6 +160,7 @@ def make_reader(
         quantize=quantize,
         max_answer_length=384 if haystack_like else 30,
         backend=backend,
+        dtype="float32",  # the table's figures are fp32, whatever "auto" is on this processor
     )
     start = time.perf_counter()
     reader.warm_up()
@@ -219,7 +220,7 @@ from docqa.readers import ExtractiveReader
 from docqa.schema import Document
 import torch
 torch.set_num_threads(int(sys.argv[5]))
-reader = ExtractiveReader(model=sys.argv[2], top_k=3, device="cpu")
+reader = ExtractiveReader(model=sys.argv[2], top_k=3, device="cpu", dtype="float32")
 reader.warm_up()
 reader.run(query="warm up?", documents=[Document("a short warm up text")])
 def status_kib(field):

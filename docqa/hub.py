@@ -150,13 +150,16 @@ def resolve_dtype(owner: str, dtype: str, device: str, *, half_on_cpu: bool = Fa
 
     ``"auto"``: bfloat16 on a CUDA device that runs it natively (compute capability 8.0 and later), and on a CPU
     with native bfloat16 (AMX or AVX512-BF16) when ``half_on_cpu`` (the component's benchmark showed that its
-    answers hold there); float32 everywhere else. A half precision the device cannot run natively (float16 on a
-    CPU without AVX512-FP16 or AMX-FP16, bfloat16 on a GPU before Ampere) is a one-line :class:`ComponentError`
-    naming the dtypes that it can run.
+    answers hold there); float32 everywhere else. The environment variable ``DOCQA_DTYPE`` (one of
+    :data:`DTYPES`) replaces ``"auto"`` everywhere, e.g. ``DOCQA_DTYPE=float32`` for the same numbers on every
+    machine. A half precision the device cannot run natively (float16 on a CPU without AVX512-FP16 or AMX-FP16,
+    bfloat16 on a GPU before Ampere) is a one-line :class:`ComponentError` naming the dtypes that it can run.
     """
     import torch
 
     check_dtype(owner, dtype)
+    if dtype == "auto":
+        dtype = check_dtype(f"{owner} (environment variable DOCQA_DTYPE)", os.environ.get("DOCQA_DTYPE", "auto"))
     native = device_dtypes(device)
     if dtype == "auto":
         kind = device.partition(":")[0]

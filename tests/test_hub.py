@@ -197,6 +197,7 @@ def test_cpu_half_precision_needs_native_units(
 ) -> None:
     import torch
 
+    monkeypatch.delenv("DOCQA_DTYPE", raising=False)
     monkeypatch.setattr(hub, "cpu_features", lambda: frozenset(features))
     assert resolve_dtype("X", "auto", "cpu") is torch.float32  # auto: float32 unless the component allows half
     has_bf16 = "bfloat16" in native
@@ -222,6 +223,7 @@ def test_cuda_auto_is_bfloat16_where_the_gpu_runs_it(monkeypatch: pytest.MonkeyP
         asked.append(including_emulation)
         return bf16
 
+    monkeypatch.delenv("DOCQA_DTYPE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
     assert resolve_dtype("X", "auto", "cuda:1") is (torch.bfloat16 if bf16 else torch.float32)
     assert resolve_dtype("X", "float16", "cuda") is torch.float16
@@ -229,3 +231,24 @@ def test_cuda_auto_is_bfloat16_where_the_gpu_runs_it(monkeypatch: pytest.MonkeyP
     if not bf16:
         with pytest.raises(ComponentError, match=r"^X: dtype='bfloat16' does not run natively on device 'cuda'; use"):
             resolve_dtype("X", "bfloat16", "cuda")
+
+
+def test_docqa_dtype_replaces_auto_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.setenv("DOCQA_DTYPE", "float32")
+    assert resolve_dtype("X", "auto", "cpu", half_on_cpu=True) is torch.float32
+    assert resolve_dtype("X", "bfloat16", "cpu") is torch.bfloat16  # an explicit precision stays
+    monkeypatch.setenv("DOCQA_DTYPE", "bfloat16")
+    assert resolve_dtype("X", "auto", "cpu") is torch.bfloat16
+    monkeypatch.setenv("DOCQA_DTYPE", "float16")  # still checked against the device
+    with pytest.raises(ComponentError, match="dtype='float16' does not run natively on this CPU"):
+        resolve_dtype("X", "auto", "cpu")
+    monkeypatch.setenv("DOCQA_DTYPE", "half")
+    with pytest.raises(ComponentError) as caught:
+        resolve_dtype("X", "auto", "cpu")
+    assert str(caught.value) == (
+        "X (environment variable DOCQA_DTYPE): dtype must be one of 'auto', 'float32', 'bfloat16', 'float16', "
+        "got 'half'"
+    )

@@ -49,13 +49,20 @@ def test_half_precision_is_refused_on_a_cpu_without_native_units(
     assert reader._model is None
 
 
-def test_auto_is_float32_on_the_cpu(tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("features", [set(), {"avx512_bf16"}, {"amx_bf16"}])
+def test_auto_is_bfloat16_on_a_cpu_with_native_units_for_torch_alone(
+    tiny_bert: Path, monkeypatch: pytest.MonkeyPatch, features: set[str]
+) -> None:
     import torch
 
-    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"amx_bf16", "avx512_bf16"}))
+    monkeypatch.delenv("DOCQA_DTYPE", raising=False)
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset(features))
+    expected = torch.bfloat16 if features else torch.float32
     reader = ExtractiveReader(model=str(tiny_bert), device="cpu")
-    assert reader.torch_dtype is torch.float32
-    assert {p.dtype for p in reader._model.parameters()} == {torch.float32}
+    assert reader.torch_dtype is expected
+    assert {p.dtype for p in reader._model.parameters()} == {expected}
+    int8 = ExtractiveReader(model=str(tiny_bert), device="cpu", quantize=True)
+    assert int8.torch_dtype is torch.float32  # int8 kernels take float32 weights
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
