@@ -22,7 +22,7 @@ unpacked in ``.bench/gpu-kit/peer-site`` (put first on its ``PYTHONPATH``; every
 environment's). Run from the repository root::
 
     python bench/reader_gpu.py --prepare-kit    # once, with network: .bench/gpu-kit (peer, wheels, fp16 reader)
-    python bench/reader_gpu.py                  # here: a CPU run at small sizes (about 15 minutes on 2 cores)
+    python bench/reader_gpu.py                  # here: a CPU run, smaller where it can (about 20 minutes, 2 cores)
     python bench/reader_gpu.py --full           # every size the GPU run uses (hours on a CPU)
 
 On the GPU machine (no network, no ``../shared``; see ``../shared/device/README.md``): carry ``.bench/gpu-kit``
@@ -103,7 +103,7 @@ def docqa_side(job_path: Path, result_path: Path) -> None:
     torch.set_num_threads(job["threads"])
     reader = ExtractiveReader(model=job["model"], device=job["device"], dtype=job["dtype"], **job["geometry"])
     questions, documents = job["questions"], [[Document(text)] for text in job["contexts"]]
-    reader.run_batch(questions[:2], documents[:2], top_k=2)  # loads the model
+    reader.run_batch(questions[:64], documents[:64], top_k=2)  # loads the model, warms its kernels up
     timers = _Timers(torch.device(job["device"]).type == "cuda")
     timers.wrap(windows.PairTokenizer, "questions", "tokenizer")
     timers.wrap(windows, "_context_tokens", "tokenizer")
@@ -505,10 +505,9 @@ def configure(args: argparse.Namespace) -> None:
     full = args.full or args.device != "cpu" or args.kit is not None
     args.threads = args.threads or torch.get_num_threads()
     args.questions_per_call = args.questions_per_call or (1629 if full else 256)
-    args.limit = args.limit or (None if full else 200)
     args.long_every = 1 if full else 20
-    args.l12_limit = None if full else min(48, args.limit)
-    args.batch_limit = args.limit
+    args.l12_limit = None if full else min(48, args.limit or 48)
+    args.batch_limit = args.limit or (None if full else 200)
     args.batch_records = 1024 if full else 64
     args.serve_requests_1 = 500 if full else 40
     args.serve_requests_64 = 6400 if full else 256
