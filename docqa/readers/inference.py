@@ -31,10 +31,12 @@ from docqa.readers.span_decoding import BatchSpans, top_spans, unpack_spans
 from docqa.readers.windows import PairTokenizer, QuestionTokens, Windows
 from docqa.schema import Document
 
-#: A chunk holds at most this many characters of distinct documents (and ``DevicePlan.chunk_pairs`` pairs), so
-#: memory stays bounded however many (or however long) the documents are, while windows of many questions and
-#: documents are still sorted and batched together.
+#: A chunk holds about this many characters of distinct documents (what the tokenizer reads), this many
+#: characters of (question, document) pairs (what the windows hold: a document read for ten questions counts ten
+#: times) and at most ``DevicePlan.chunk_pairs`` pairs, so memory stays bounded however many (or however long)
+#: the documents are, while windows of many questions and documents are still sorted and batched together.
 CHARS_PER_CHUNK = 200_000
+PAIR_CHARS_PER_CHUNK = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -104,21 +106,22 @@ class Chunk:
 
 def chunked_pairs(documents: Sequence[Sequence[Document]], most: int) -> Iterator[list[tuple[int, int]]]:
     """``(question index, document index)`` pairs of all non-blank documents, in chunks of at most ``most`` pairs
-    and about ``CHARS_PER_CHUNK`` characters of distinct documents."""
+    and about ``CHARS_PER_CHUNK`` characters of distinct documents and ``PAIR_CHARS_PER_CHUNK`` of pairs."""
     chunk: list[tuple[int, int]] = []
     seen: set[str] = set()
-    size = 0
+    distinct = total = 0
     for item, docs in enumerate(documents):
         for index, document in enumerate(docs):
             if not document.content.strip():
                 continue  # nothing to extract from; tokenizing it would only add a window of special tokens
             chunk.append((item, index))
+            total += len(document.content)
             if document.content not in seen:
                 seen.add(document.content)
-                size += len(document.content)
-            if size >= CHARS_PER_CHUNK or len(chunk) >= most:
+                distinct += len(document.content)
+            if distinct >= CHARS_PER_CHUNK or total >= PAIR_CHARS_PER_CHUNK or len(chunk) >= most:
                 yield chunk
-                chunk, seen, size = [], set(), 0
+                chunk, seen, distinct, total = [], set(), 0, 0
     if chunk:
         yield chunk
 

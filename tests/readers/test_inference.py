@@ -131,3 +131,24 @@ def test_device_plans() -> None:
     )
     assert cuda.pin_memory
     assert mps.batch_size is None and not mps.pin_memory
+
+
+def test_chunks_bound_distinct_text_pair_text_and_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from docqa.readers import inference
+
+    monkeypatch.setattr(inference, "CHARS_PER_CHUNK", 1000)
+    monkeypatch.setattr(inference, "PAIR_CHARS_PER_CHUNK", 5000)
+    shared, other = Document("s" * 400), [Document(f"{i} " * 100) for i in range(20)]
+    documents = [[shared, other[i], Document("  \n")] for i in range(20)]
+    chunks = list(inference.chunked_pairs(documents, most=1000))
+    pairs = [pair for chunk in chunks for pair in chunk]
+    assert pairs == [(i, d) for i in range(20) for d in (0, 1)]  # every non-blank pair once, in order
+    for chunk in chunks:
+        texts = [documents[i][d].content for i, d in chunk]
+        distinct = sum(len(t) for t in set(texts))
+        # a chunk closes at the pair that reaches a bound: without it, both bounds hold
+        assert sum(len(t) for t in set(texts[:-1])) < 1000 and sum(len(t) for t in texts[:-1]) < 5000
+        assert distinct >= 1000 or chunk is chunks[-1] or sum(map(len, texts)) >= 5000
+    shared_only = [[shared] for _ in range(40)]  # one document read for 40 questions: the pairs' text decides
+    assert [len(chunk) for chunk in inference.chunked_pairs(shared_only, most=1000)] == [13, 13, 13, 1]
+    assert [len(chunk) for chunk in inference.chunked_pairs(shared_only, most=6)] == [6] * 6 + [4]
