@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from docqa.core.component import component
-from docqa.core.prefetch import prefetched
 from docqa.core.validation import check_int, check_optional_int
 from docqa.errors import ComponentError, DocqaError
 from docqa.hub import check_dtype, resolve_device, resolve_dtype
@@ -19,7 +18,7 @@ from docqa.readers.inference import (
     ModelRunner,
     Reading,
     collect_chunk,
-    prepare_chunks,
+    prepared_chunks,
     questions_candidates,
 )
 from docqa.readers.model_loading import load_qa_model
@@ -276,12 +275,11 @@ class ExtractiveReader:
     ) -> list[QuestionCandidates]:
         assert self._pairs is not None  # set by warm_up
         reading, plan = self._reading(), self._plan
-        tokens = self._question_tokens(questions)
-        chunks = prepare_chunks(self._pairs, tokens, documents, reading, plan)
         runner = ModelRunner(self._model, self._torch_device, self.backend, plan.decode_tokens)
         found = []
+        tokens = self._question_tokens(questions)  # may warn: outside, so that -W error keeps the warning's type
         with _one_line_errors():
-            for chunk in prefetched(chunks, plan.prefetch):
+            for chunk in prepared_chunks(self._pairs, tokens, documents, reading, plan):
                 found.append(collect_chunk(chunk, runner.chunk_spans(chunk, reading), reading.align_to_words))
         return questions_candidates(len(questions), found)
 

@@ -2,7 +2,7 @@
 
 One call of :meth:`ExtractiveReader.run_batch` goes through three stages:
 
-1. **Prepare** (:func:`prepare_chunks`): the (question, document) pairs are cut into chunks of bounded size; each
+1. **Prepare** (:func:`prepared_chunks`): the (question, document) pairs are cut into chunks of bounded size; each
    chunk's windows are made in bulk (:class:`~docqa.readers.windows.PairTokenizer`), sorted by length and cut
    into batches of at most ``batch_size`` windows and ``max_batch_tokens`` padded tokens; the padded inputs of
    the whole chunk are made once (in page-locked memory when the model is on a GPU).
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from docqa.core.batching import length_batches
-from docqa.core.prefetch import one_behind
+from docqa.core.prefetch import one_behind, prefetched
 from docqa.readers.answer_ranking import QuestionCandidates, candidates_of_questions
 from docqa.readers.span_decoding import BatchSpans, top_spans, unpack_spans
 from docqa.readers.windows import PairTokenizer, QuestionTokens, Windows
@@ -126,20 +126,34 @@ def chunked_pairs(documents: Sequence[Sequence[Document]], most: int) -> Iterato
         yield chunk
 
 
-def prepare_chunks(
+def prepared_chunks(
     pairs: PairTokenizer,
     questions: QuestionTokens,
     documents: Sequence[Sequence[Document]],
     reading: Reading,
     plan: DevicePlan,
 ) -> Iterator[Chunk]:
-    """The chunks of a call, prepared (see the module doc) as ``plan`` says (chunk size, page-locked memory)."""
-    for chunk in chunked_pairs(documents, plan.chunk_pairs):
+    """The chunks of a call, prepared (see the module doc) as ``plan`` says: chunk size, page-locked memory, and
+    made ``plan.prefetch`` chunks ahead on a worker thread when there are several."""
+    chunks = list(chunked_pairs(documents, plan.chunk_pairs))
+    made = _prepared(pairs, questions, documents, reading, plan.pin_memory, chunks)
+    return prefetched(made, plan.prefetch if len(chunks) > 1 else 0)  # one chunk: nothing to overlap
+
+
+def _prepared(
+    pairs: PairTokenizer,
+    questions: QuestionTokens,
+    documents: Sequence[Sequence[Document]],
+    reading: Reading,
+    pin_memory: bool,
+    chunks: list[list[tuple[int, int]]],
+) -> Iterator[Chunk]:
+    for chunk in chunks:
         question = np.array([item for item, _ in chunk], dtype=np.int64)
         doc = np.array([index for _, index in chunk], dtype=np.int64)
         contexts = [documents[item][index].content for item, index in chunk]
         windows = pairs.windows(questions, question, contexts, reading.max_seq_len, reading.doc_stride)
-        yield _sorted_into_batches(question, doc, windows, reading, plan.pin_memory)
+        yield _sorted_into_batches(question, doc, windows, reading, pin_memory)
 
 
 def _sorted_into_batches(
