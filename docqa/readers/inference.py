@@ -216,7 +216,8 @@ class ModelRunner:
 
         context = chunk.context.to(self.device, non_blocking=True)
         logits = self._onnx_logits(chunk) if self.backend == "onnx" else self._torch_logits(chunk)
-        for first, stop, start, end in _grouped(logits, self.decode_tokens):
+        shape = (len(chunk.order), int(chunk.widths[0]))
+        for first, stop, start, end in _grouped(logits, self.decode_tokens, shape):
             with torch.inference_mode():
                 yield (
                     first,
@@ -264,32 +265,32 @@ class ModelRunner:
             yield first, stop, torch.from_numpy(start), torch.from_numpy(end)
 
 
-def _grouped(logits: Iterator[tuple[int, int, Any, Any]], tokens: int) -> Iterator[tuple[int, int, Any, Any]]:
-    """Consecutive batches' logits joined (right-padded to the widest) until a group holds ``tokens`` padded
-    tokens (0: every batch alone)."""
-    group: list[tuple[int, int, Any, Any]] = []
-    size = 0
-    for batch in logits:
-        group.append(batch)
-        size += batch[2].numel()
-        if size >= tokens:
-            yield _joined(group)
-            group, size = [], 0
-    if group:
-        yield _joined(group)
-
-
-def _joined(group: list[tuple[int, int, Any, Any]]) -> tuple[int, int, Any, Any]:
+def _grouped(
+    logits: Iterator[tuple[int, int, Any, Any]], tokens: int, shape: tuple[int, int]
+) -> Iterator[tuple[int, int, Any, Any]]:
+    """Consecutive batches' logits joined until a group holds ``tokens`` padded tokens (0: every batch alone),
+    written into one float32 buffer of the chunk's ``shape`` (rows, widest): a group is a view of it, as wide as
+    its first (widest) batch."""
     import torch
 
-    if len(group) == 1:
-        return group[0]
-    width = max(start.shape[1] for _, _, start, _ in group)
-
-    def padded(logits: list[Any]) -> Any:
-        return torch.cat([torch.nn.functional.pad(part, (0, width - part.shape[1])) for part in logits])
-
-    return group[0][0], group[-1][1], padded([b[2] for b in group]), padded([b[3] for b in group])
+    if tokens <= 0:
+        yield from logits
+        return
+    buffer: Any = None
+    group: tuple[int, int] | None = None  # (first row, width) of the group being filled
+    size = 0
+    for first, stop, start, end in logits:
+        if buffer is None:
+            buffer = torch.zeros((2, *shape), dtype=torch.float32, device=start.device)
+        group = group or (first, start.shape[1])
+        buffer[0, first:stop, : start.shape[1]] = start
+        buffer[1, first:stop, : start.shape[1]] = end
+        size += start.numel()
+        if size >= tokens:
+            yield group[0], stop, buffer[0, group[0] : stop, : group[1]], buffer[1, group[0] : stop, : group[1]]
+            group, size = None, 0
+    if group is not None:
+        yield group[0], stop, buffer[0, group[0] : stop, : group[1]], buffer[1, group[0] : stop, : group[1]]
 
 
 def _host_array(copy: tuple[int, Any, Any]) -> tuple[int, np.ndarray]:
