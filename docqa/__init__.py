@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from docqa.errors import DocqaError
-from docqa.schema import Answer, Document, Span
+from docqa.schema import Answer, AnswerSource, Document, Span
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,7 @@ _LAZY_EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Answer",
+    "AnswerSource",
     "BM25Retriever",
     "CrossEncoderRanker",
     "DocqaError",

@@ -30,8 +30,27 @@ class DuplicateDocumentError(DocumentStoreError):
     """A document with the same id already exists and the duplicate policy is FAIL."""
 
 
+#: What to do about a model that cannot be loaded from where it was looked for; ``{how}`` says how to pass a path.
+LOCAL_COPY_REMEDY = "pass a local directory ({how}) or set HF_HUB_OFFLINE=1 with a cached copy"
+
+
 class ModelLoadError(DocqaError):
-    """A model could not be loaded; the message names the model and how to pass a local path."""
+    """A model could not be loaded; the message names the model.
+
+    When the remedy is to pass a local copy, ``model`` is the hub id or path at fault and the message ends with
+    ``remedy``, its ``{how}`` naming the Python parameter (``model="/path"``); :meth:`naming` words it for a
+    command-line option instead (``--base PATH``), so that each command names its own option.
+    """
+
+    def __init__(
+        self, problem: str, *, model: str | None = None, parameter: str = "model", remedy: str = LOCAL_COPY_REMEDY
+    ) -> None:
+        self.problem, self.model, self.remedy = problem, model, remedy
+        super().__init__(self.naming(f'{parameter}="/path"'))
+
+    def naming(self, how: str) -> str:
+        """The message, its remedy saying ``how`` to pass a local copy (e.g. ``"--embedding-model PATH"``)."""
+        return self.problem if self.model is None else f"{self.problem}; {self.remedy.format(how=how)}"
 
 
 class ComponentError(DocqaError):

@@ -43,19 +43,20 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def load_local_first(model: str, load: Callable[[str, bool], T], failure: Callable[[str], ModelLoadError]) -> T:
+def load_local_first(
+    model: str, load: Callable[[str, bool], T], failure: Callable[[str], ModelLoadError], parameter: str = "model"
+) -> T:
     """``load(name_or_path, local_files_only)`` for ``model``: a local directory as is; a hub id from the cache,
     else from the hub when it is reachable and ``HF_HUB_OFFLINE`` is not set. ``failure(reason)`` builds the
     error raised when neither can serve (other errors of ``load`` propagate); a ``model`` that can only be a
-    path (see :func:`looks_like_path`) but is no directory is a :class:`ModelLoadError` at once."""
+    path (see :func:`looks_like_path`) but is no directory is a :class:`ModelLoadError` at once (naming
+    ``parameter``, the one that took the path)."""
     directory = Path(model).expanduser()
     if directory.is_dir():
         return load(str(directory), True)
     if looks_like_path(model):
-        raise ModelLoadError(
-            f"no model directory at {model} (pass a directory holding config.json and the weights "
-            'as --model PATH, model="/path")'
-        )
+        remedy = "pass a directory holding config.json and the weights ({how})"
+        raise ModelLoadError(f"no model directory at {model}", model=model, parameter=parameter, remedy=remedy)
     try:
         return load(model, True)
     except Exception as cached_error:
@@ -186,7 +187,8 @@ def _cpu_name() -> str:
 @dataclass(frozen=True)
 class RequiredHead:
     """Weights a checkpoint must carry for a task; without them transformers would add a randomly initialized
-    head and answer nonsense. ``weights``: prefixes of the parameter names (``"qa_outputs"``)."""
+    head and answer nonsense. ``weights``: prefixes of the parameter names (``"qa_outputs"``); empty: every
+    weight outside the base model (``model.base_model_prefix``), for heads named differently by each family."""
 
     name: str
     weights: tuple[str, ...]
@@ -194,6 +196,10 @@ class RequiredHead:
 
 
 QA_HEAD = RequiredHead("question-answering head", ("qa_outputs",), "train one with docqa train")
+#: BERT's ``cls.predictions``, RoBERTa's ``lm_head``, DistilBERT's ``vocab_*``: whatever is not the encoder.
+MASKED_LM_HEAD = RequiredHead(
+    "masked-LM head", (), "give a masked language model, such as distilbert-base-uncased or bert-base-uncased"
+)
 
 
 def looks_like_path(model: str) -> bool:
@@ -215,6 +221,7 @@ def load_transformers_model(
     head: RequiredHead | None = None,
     fast_tokenizer: bool = False,
     dtype: Any = None,
+    parameter: str = "model",
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of ``model`` (hub id or local directory) loaded with ``auto_class`` (e.g.
     ``transformers.AutoModelForMaskedLM``): the local directory or cache first, the hub only when reachable;
@@ -226,38 +233,35 @@ def load_transformers_model(
     ``dtype`` (a ``torch.dtype``, see :func:`resolve_dtype`) loads the weights in that precision through
     transformers' own ``dtype=``, so attention masks and fused attention follow it (casting after loading does
     not: measured 3x slower on a GPU); ``None`` keeps transformers' default, float32.
+    ``parameter`` is the name the caller's users pass ``model`` as (``base`` for training), for the message.
     """
 
     def load(name_or_path: str, local_files_only: bool) -> tuple[Any, Any, set[str]]:
         return _load_quietly(auto_class, name_or_path, local_files_only, dtype)
 
     def failure(reason: str) -> ModelLoadError:
-        return _failure(what, model, reason)
+        reason = " ".join(reason.split())[:300]
+        return ModelLoadError(f"could not load {what} {model!r} ({reason})", model=model, parameter=parameter)
 
     try:
-        loaded, tokenizer, missing = load_local_first(model, load, failure)
+        loaded, tokenizer, missing = load_local_first(model, load, failure, parameter)
     except (ModelLoadError, ComponentError):
         raise
     except Exception as error:  # transformers raises OSError, ValueError, KeyError... for unusable models
         raise failure(f"{type(error).__name__}: {error}") from error
-    _check_head(model, head, missing)
+    _check_head(model, head, missing, getattr(loaded, "base_model_prefix", ""))
     if fast_tokenizer and not getattr(tokenizer, "is_fast", False):
         raise failure("its tokenizer is not a fast tokenizer, which character offsets need")
     return loaded, tokenizer
 
 
-def _failure(what: str, model: str, reason: str) -> ModelLoadError:
-    reason = " ".join(reason.split())[:300]
-    return ModelLoadError(
-        f"could not load {what} {model!r} ({reason}); pass a local directory "
-        f'(model="/path", CLI --model PATH) or set HF_HUB_OFFLINE=1 with a cached copy'
-    )
-
-
-def _check_head(model: str, head: RequiredHead | None, missing: set[str]) -> None:
+def _check_head(model: str, head: RequiredHead | None, missing: set[str], base_prefix: str) -> None:
     if head is None:
         return
-    absent = [prefix for prefix in head.weights if any(k == prefix or k.startswith(f"{prefix}.") for k in missing)]
+    if head.weights:
+        absent = [p for p in head.weights if any(k == p or k.startswith(f"{p}.") for k in missing)]
+    else:
+        absent = sorted({k.split(".")[0] for k in missing if not (base_prefix and k.startswith(f"{base_prefix}."))})
     if absent:
         raise ModelLoadError(f"{model} has no {head.name} ({', '.join(absent)} missing); {head.hint}")
 

@@ -137,18 +137,60 @@ class Document:
 
 
 @dataclass
+class AnswerSource:
+    """One place an answer was found: a passage (``document``), where the answer lies in its source document
+    (``span``, offsets into ``document.source_id``'s content) and in the passage (``document_span``, offsets into
+    ``document.content``), and this place's share of the answer's ``score`` and ``probability``."""
+
+    document: Document
+    span: Span
+    document_span: Span
+    score: float
+    probability: float
+
+    @property
+    def source_id(self) -> str:
+        return self.document.source_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document": self.document.to_dict(),
+            "span": self.span.to_dict(),
+            "document_span": self.document_span.to_dict(),
+            "score": self.score,
+            "probability": self.probability,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerSource:
+        return cls(
+            document=Document.from_dict(data["document"]),
+            span=Span.from_dict(data["span"]),
+            document_span=Span.from_dict(data["document_span"]),
+            score=float(data["score"]),
+            probability=float(data["probability"]),
+        )
+
+
+@dataclass
 class Answer:
     """One ranked answer of a reader; ``text is None`` means "no answer".
 
     Scores come in two kinds:
 
-    - ``score`` is the raw model score: start logit + end logit of the span (for the no-answer, the null
-      score: start + end logit of the first token, the minimum over the question's windows).
-    - ``probability`` is a softmax over all candidate spans and the no-answer of the same question, so it is
-      comparable across documents and sums to at most 1 over the answers returned for one question.
+    - ``score`` is the model's score in logit units: for a span found once, start logit + end logit; for an
+      answer found in several places (the same characters of a source in overlapping passages or windows, or,
+      with ``group_by="text"``, the same normalized text anywhere), ``log(sum(exp(score of each place)))``. For
+      the no-answer it is the null score (start + end logit of the first token, the minimum over the question's
+      windows). ``score - null score`` is the margin the reader's ``no_answer_threshold`` is compared with.
+    - ``probability`` is a softmax over all candidate spans and the no-answer of the same question (an answer
+      found in several places gets the sum of their shares), so it is comparable across documents and sums to at
+      most 1 over the answers returned for one question.
 
-    ``span`` indexes the original source document (``document.source_id``): for a passage made by the
-    splitter, ``source.content[span.start:span.end] == text``; ``document_span`` indexes ``document.content``.
+    ``span`` (also ``source_span``) indexes the original source document (``document.source_id``): for a
+    passage made by the splitter, ``source.content[span.start:span.end] == text``; ``document_span`` (also
+    ``passage_span``) indexes ``document.content``. ``document`` is the passage of the best place; ``sources``
+    lists every place, best first (empty for the no-answer).
     """
 
     query: str
@@ -159,6 +201,7 @@ class Answer:
     span: Span | None = None
     document_span: Span | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    sources: list[AnswerSource] = field(default_factory=list)
 
     @property
     def is_no_answer(self) -> bool:
@@ -167,6 +210,16 @@ class Answer:
     @property
     def source_id(self) -> str | None:
         return self.document.source_id if self.document is not None else None
+
+    @property
+    def source_span(self) -> Span | None:
+        """Where the answer lies in its source document (the same as ``span``)."""
+        return self.span
+
+    @property
+    def passage_span(self) -> Span | None:
+        """Where the answer lies in ``document.content``, the passage read (the same as ``document_span``)."""
+        return self.document_span
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +231,7 @@ class Answer:
             "span": self.span.to_dict() if self.span is not None else None,
             "document_span": self.document_span.to_dict() if self.document_span is not None else None,
             "meta": self.meta,
+            "sources": [source.to_dict() for source in self.sources],
         }
 
     @classmethod
@@ -194,4 +248,5 @@ class Answer:
             span=Span.from_dict(span) if span is not None else None,
             document_span=Span.from_dict(document_span) if document_span is not None else None,
             meta=dict(data.get("meta") or {}),
+            sources=[AnswerSource.from_dict(source) for source in data.get("sources") or []],
         )

@@ -13,9 +13,10 @@ from typing import Any
 
 from docqa.errors import DocqaError
 from docqa.fill_mask.encoding import EncodedText, FillMaskInputError
-from docqa.formats.fill_mask import predictions_response
+from docqa.formats.fill_mask import predictions_response, request_targets
 from docqa.formats.question_answering import answer_pairs, pair_responses
 from docqa.formats.requests import FillMaskParameters, QAParameters, Task
+from docqa.formats.responses import jsonable
 from docqa.schema import Answer, Document
 
 
@@ -25,7 +26,8 @@ class BatchEngine:
 
     ``reader`` reads questions that come with a context; ``qa_pipeline`` (an
     :class:`~docqa.pipelines.ExtractiveQAPipeline`) retrieves passages for questions without one.
-    ``options`` are a request body's parameters: records then get the model-card response shape.
+    ``options`` are a request body's parameters: records then get the model-card response shape, read by
+    ``reader.with_settings(options.reader_settings())`` (the loaded model, the request's settings).
     """
 
     task: Task
@@ -142,7 +144,7 @@ def _context_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> li
 
 
 def _response_line(record_id: Any, answers: list[Answer], context: str, options: QAParameters) -> dict[str, Any]:
-    items = pair_responses(answers, context, options)
+    items = [item.model_dump() for item in pair_responses(answers, context, options)]
     if options.response_format == "keyed":
         return {"id": record_id, **{str(rank): item["answer"] for rank, item in enumerate(items)}}
     return {"id": record_id, **items[0]} if options.top_k == 1 else {"id": record_id, "answers": items}
@@ -168,9 +170,8 @@ def _fill_mask_lines(records: Sequence[dict[str, Any]], engine: BatchEngine) -> 
             lines[i] = error_line(record, f"input_string {error.reason}")
     top_k, targets = None, None
     if isinstance(engine.options, FillMaskParameters):
-        top_k, targets = engine.options.top_k, engine.options.targets
-    targets = [targets] if isinstance(targets, str) else targets
+        top_k, targets = engine.options.top_k, request_targets(engine.options)
     found = engine.fill_mask.predict_encoded([text for _, text in encoded], top_k=top_k, targets=targets)
     for (i, _), per_mask in zip(encoded, found, strict=True):
-        lines[i] = {"id": records[i]["id"], "predictions": predictions_response(per_mask)}
+        lines[i] = {"id": records[i]["id"], "predictions": jsonable(predictions_response(per_mask))}
     return [lines[i] for i in range(len(records))]

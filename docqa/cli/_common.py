@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from docqa.errors import DocqaError, FilterError
+from docqa.errors import DocqaError, FilterError, ModelLoadError
 
 if TYPE_CHECKING:
     from docqa.document_stores.in_memory import InMemoryDocumentStore
@@ -70,13 +70,19 @@ def allow_module_option() -> Any:
 
 
 @contextmanager
-def handle_errors() -> Iterator[None]:
+def handle_errors(model_options: Mapping[str, str] | None = None) -> Iterator[None]:
     """Turn docqa's and the OS's errors into a one-line message and exit code 1, and Python warnings raised
-    meanwhile into one ``warning:`` line each (no source line)."""
+    meanwhile into one ``warning:`` line each (no source line).
+
+    ``model_options`` maps the models the command loads to how its options take a local copy (``{"/m":
+    "--base PATH"}``; read when the error happens, so a command may fill it in as it learns its models): a model
+    that cannot be loaded is then reported with the command's own option."""
     try:
         with warnings.catch_warnings():  # restores warnings.showwarning on exit
             warnings.showwarning = _warning_line
             yield
+    except ModelLoadError as error:
+        fail(model_error(error, model_options or {}))
     except DocqaError as error:
         fail(str(error))
     except OSError as error:
@@ -84,6 +90,24 @@ def handle_errors() -> Iterator[None]:
         fail(f"{error.strerror or error}{where}")
     except KeyboardInterrupt:
         fail("interrupted", code=130)
+
+
+def model_error(error: ModelLoadError, model_options: Mapping[str, str]) -> str:
+    """``error``'s message, naming the option that takes its model when ``model_options`` knows it."""
+    how = model_options.get(error.model) if error.model is not None else None
+    return error.naming(how) if how is not None else str(error)
+
+
+def pipeline_model_options(pipeline: Any, readers: str = "--model PATH") -> dict[str, str]:
+    """How ``docqa run`` / ``ask --pipeline`` take a local copy of each model a pipeline names: ``readers`` for an
+    ExtractiveReader's, ``--set NAME.model=PATH`` for any other component's."""
+    options: dict[str, str] = {}
+    for name, component in pipeline.components.items():
+        model = getattr(component, "model", None)
+        if isinstance(model, str):
+            is_reader = type(component).__name__ == "ExtractiveReader"
+            options.setdefault(model, readers if is_reader else f"--set {name}.model=PATH")
+    return options
 
 
 def _warning_line(message: Warning | str, *_: Any, **__: Any) -> None:
@@ -180,6 +204,12 @@ def print_json(obj: Any) -> None:
 
 
 def _json_default(value: Any) -> Any:
+    from docqa.schema import Answer
+
+    if isinstance(value, Answer):
+        from docqa.answers import answer_json
+
+        return answer_json(value)
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if hasattr(value, "tolist"):

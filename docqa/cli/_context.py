@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from docqa.cli._common import fail, print_json
+from docqa.cli._common import fail, handle_errors
 from docqa.schema import Document
 
 
@@ -32,20 +32,16 @@ def read_context(value: str) -> Document:
 
 
 def answer_in_context(
-    question: str, context: Document, model: str | None, top_k: int, options: dict[str, str | None], json_output: bool
+    question: str, context: Document, reader_options: dict[str, Any], top_k: int, json_output: bool
 ) -> None:
-    """Read ``context`` with the reader (``options``: its ``backend`` and ``dtype``, None for the defaults) and
+    """Read ``context`` with a reader of ``reader_options`` (``model``, ``backend``...: its init parameters) and
     print the answers as ``docqa ask`` does."""
-    from docqa.cli.ask import print_answers
+    from docqa.cli._display import show_answers
+    from docqa.pipelines.extractive_qa import QA_GROUP_BY
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-    settings: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
-    reader = ExtractiveReader(model=DEFAULT_READER_MODEL if model is None else model, **settings)
-    # one more than asked, so that top_k spans are shown even when the no-answer ranks among them
-    found = reader.run(query=question, documents=[context], top_k=top_k + 1)["answers"]
-    spans = [answer for answer in found if not answer.is_no_answer][:top_k]
-    answers = [answer for answer in found if answer.is_no_answer or any(answer is span for span in spans)]
-    if json_output:
-        print_json({"question": question, "answers": [answer.to_dict() for answer in answers]})
-    else:
-        print_answers(question, answers)
+    options = {name: value for name, value in reader_options.items() if value is not None}
+    reader = ExtractiveReader(**{"model": DEFAULT_READER_MODEL, "group_by": QA_GROUP_BY, **options})
+    with handle_errors({reader.model: "--model PATH"}):
+        reader.warm_up()
+    show_answers(question, reader.run(query=question, documents=[context], top_k=top_k)["answers"], json_output)

@@ -7,23 +7,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.panel import Panel
 
 from docqa.cli._common import (
     DTYPE_HELP,
     STORE_HELP,
-    console,
     fail,
     handle_errors,
+    model_error,
     open_store,
     parse_filters,
+    pipeline_model_options,
     print_json,
     warn,
 )
+from docqa.cli._display import show_answers
 from docqa.errors import ModelLoadError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
-from docqa.schema import Answer, Document
+from docqa.schema import Document
 
 
 def ask(
@@ -41,6 +41,23 @@ def ask(
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="How many answers to show (plus the no-answer line).")
     ] = 3,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="text: one answer per answer text, listing every place (the default); span: one answer per place "
+            "in a file (default with --pipeline: the file's).",
+        ),
+    ] = None,
+    retriever_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--retriever-weight",
+            min=0.0,
+            help="Fuse the retriever's scores into the answers' (answer score + W x (passage score - best)); "
+            "default: 0.5 with --store (BM25), the reader's with --pipeline; 0: off.",
+        ),
+    ] = None,
     retriever_top_k: Annotated[
         int | None,
         typer.Option("--retriever-top-k", min=1, help="How many passages to read (default 10, or the pipeline's)."),
@@ -76,9 +93,9 @@ def ask(
     retrieved passages instead; the exit code is then 0, since retrieval did its part. A model given with
     --model (or named by the pipeline) that cannot be loaded is an error.
     """
-    from docqa.core.pipeline import Pipeline
-    from docqa.pipelines import ExtractiveQAPipeline
-
+    question = read_question(question) if context is None or question != "-" else question
+    _check_group_by(group_by)
+    reader_options = _reader_options(model, backend, dtype, retriever_weight)
     if context is not None:
         from docqa.cli._context import answer_in_context, read_context
 
@@ -88,22 +105,14 @@ def ask(
             fail("only one of the question and --context can be read from stdin (-)")
         question, document = read_question(question), read_context(context)
         with handle_errors():
-            answer_in_context(question, document, model, top_k, {"backend": backend, "dtype": dtype}, json_output)
+            answer_in_context(question, document, {**reader_options, "group_by": group_by}, top_k, json_output)
         return
     if (store is None) == (pipeline is None):
         fail("give either --store DIR or --pipeline FILE.yaml (or --context TEXT|FILE)")
-    question = read_question(question)
-    with handle_errors():
-        backend_option = {name: value for name, value in (("backend", backend), ("dtype", dtype)) if value is not None}
-        if pipeline is not None:
-            reader_options = {**({"model": model} if model is not None else {}), **backend_option}
-            overrides = {"reader": reader_options} if reader_options else None
-            qa = ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
-        else:
-            assert store is not None  # exactly one of --store and --pipeline, checked above
-            qa = ExtractiveQAPipeline.bm25(
-                open_store(store), model=model or DEFAULT_READER_MODEL, reader_parameters=backend_option
-            )
+    model_options: dict[str, str] = {}  # filled in once the pipeline names its models
+    with handle_errors(model_options):
+        qa = _qa_pipeline(store, pipeline, reader_options)
+        model_options.update(pipeline_model_options(qa.pipeline))
         options: dict[str, Any] = {"top_k_retriever": retriever_top_k, "filters": parse_filters(filters)}
         reader = qa.pipeline.get_component(qa.reader)
         try:
@@ -111,30 +120,52 @@ def ask(
         except ModelLoadError as error:
             if getattr(reader, "model", None) != DEFAULT_READER_MODEL:
                 raise  # a model the user chose and that cannot be loaded is theirs to fix: an error
-            _show_passages_instead(str(error), qa.retrieve(question, **options), json_output)
+            _show_passages_instead(model_error(error, model_options), qa.retrieve(question, **options), json_output)
             return
-        # one more than asked: when the no-answer ranks among the top_k, top_k spans are still shown
-        answers = spans_and_no_answer(qa.run(question, top_k_reader=top_k + 1, **options)["answers"], top_k)
-    if json_output:
-        print_json({"question": question, "answers": [answer.to_dict() for answer in answers]})
-    else:
-        print_answers(question, answers)
+        answers = qa.run(question, top_k_reader=top_k, group_by=group_by, **options)["answers"]
+    show_answers(question, answers, json_output)
+
+
+def _check_group_by(group_by: str | None) -> None:
+    from docqa.readers.answer_ranking import GROUP_BY
+
+    if group_by is not None and group_by not in GROUP_BY:
+        fail(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
+
+
+def _reader_options(
+    model: str | None, backend: str | None, dtype: str | None, retriever_weight: float | None
+) -> dict[str, Any]:
+    """The reader's init parameters the options set (those given)."""
+    given = {"model": model, "backend": backend, "dtype": dtype, "retriever_weight": retriever_weight}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _qa_pipeline(store: str | None, pipeline: Path | None, reader_options: dict[str, Any]) -> Any:
+    """The BM25 + reader pipeline over ``store``, or the pipeline file with ``reader_options`` applied."""
+    from docqa.core.pipeline import Pipeline
+    from docqa.pipelines import ExtractiveQAPipeline
+
+    if pipeline is not None:
+        overrides = {"reader": reader_options} if reader_options else None
+        return ExtractiveQAPipeline.from_pipeline(Pipeline.load(pipeline, overrides=overrides))
+    assert store is not None  # exactly one of --store and --pipeline, checked by the caller
+    parameters = {name: value for name, value in reader_options.items() if name != "model"}
+    model = reader_options.get("model", DEFAULT_READER_MODEL)
+    return ExtractiveQAPipeline.bm25(open_store(store), model=model, reader_parameters=parameters)
 
 
 def read_question(question: str) -> str:
-    """The question itself, or the text on stdin when it is ``-``."""
+    """The question itself, or the text on stdin when it is ``-``; an empty one exits at once, before anything
+    is loaded."""
     if question != "-":
+        if not question.strip():
+            fail("the question must be a non-empty string")
         return question
     text = sys.stdin.read().strip()
     if not text:
         fail("no question on stdin (the question argument is -)")
     return text
-
-
-def spans_and_no_answer(answers: list[Answer], top_k: int) -> list[Answer]:
-    """The ``top_k`` best spans and the no-answer entry, in the reader's order."""
-    spans = [answer for answer in answers if not answer.is_no_answer][:top_k]
-    return [answer for answer in answers if answer.is_no_answer or any(answer is span for span in spans)]
 
 
 def _show_passages_instead(message: str, documents: list[Document], json_output: bool) -> None:
@@ -145,48 +176,3 @@ def _show_passages_instead(message: str, documents: list[Document], json_output:
         print_json({"answers": None, "error": message, "documents": [d.to_dict() for d in documents]})
     else:
         print_documents(documents)
-
-
-def print_answers(question: str, answers: list[Answer], context_chars: int = 160) -> None:
-    """One panel per answer, numbered: the text, its probability and raw score, where it comes from, and the
-    answer highlighted in its surrounding text; the no-answer entry, unnumbered, where the reader ranks it."""
-    console.print(f"[bold]Q:[/] {escape(question)}")
-    rank = 0
-    for answer in answers:
-        numbers = f"probability {answer.probability:.3f} · score {answer.score:.2f}"
-        if answer.is_no_answer:
-            margin = answer.meta.get("no_answer_margin")
-            detail = f" · best span - null = {margin:.2f}" if margin is not None else ""
-            verdict = "no answer: the reader's choice" if answer is answers[0] else "no answer"
-            console.print(Panel(f"[dim]{numbers}{detail}[/]", title=verdict, title_align="left"))
-            continue
-        rank += 1
-        body = f"{_highlighted_context(answer, context_chars)}\n[dim]{numbers} · {escape(_source(answer))}[/]"
-        console.print(Panel(body, title=f"{rank}. {escape(_squashed(answer.text or ''))}", title_align="left"))
-
-
-def _highlighted_context(answer: Answer, context_chars: int) -> str:
-    assert answer.document is not None and answer.document_span is not None
-    content = answer.document.content
-    start, end = answer.document_span.start, answer.document_span.end
-    left = _squashed(content[max(0, start - context_chars) : start])
-    right = _squashed(content[end : end + context_chars])
-    prefix = "…" if start > context_chars else ""
-    suffix = "…" if end + context_chars < len(content) else ""
-    answer_text = escape(_squashed(content[start:end]))
-    return f"{prefix}{escape(left)}[bold black on yellow]{answer_text}[/]{escape(right)}{suffix}"
-
-
-def _squashed(text: str) -> str:
-    """Runs of whitespace (newlines included) as one space, keeping whether the text starts/ends with one."""
-    words = " ".join(text.split())
-    if not words:
-        return " " if text else ""
-    return (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
-
-
-def _source(answer: Answer) -> str:
-    assert answer.document is not None and answer.span is not None
-    meta = answer.document.meta
-    name = meta.get("file_name") or meta.get("title") or answer.document.source_id[:12]
-    return f"{name}, chars {answer.span.start}-{answer.span.end}"

@@ -1,27 +1,43 @@
-"""``docqa batch``: answer a file of questions (or fill-mask texts) into JSONL, batched, resumable."""
+"""``docqa batch``: answer a file or folder of questions (or fill-mask texts) into JSONL or CSV, batched,
+resumable."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from docqa.cli._common import DTYPE_HELP, STORE_HELP, check_dtype_option, error_console, fail, handle_errors, print_json
+from docqa.cli._common import (
+    DTYPE_HELP,
+    STORE_HELP,
+    check_dtype_option,
+    error_console,
+    fail,
+    handle_errors,
+    print_json,
+    warn,
+)
 from docqa.document_stores.postgres import is_postgres_spec
+
+#: The exit code of a run that wrote every line but some records failed (an error line or a duplicate id).
+EXIT_RECORDS_FAILED = 3
 
 
 def batch(
     input_file: Annotated[
         Path,
         typer.Argument(
-            help='JSONL records ({"id", "question", "context"?} or {"id", "input_string"}) or one request body.',
+            help='Input: .jsonl records ({"id", "question", "context"?} or {"id", "input_string"}), a .json '
+            "request body, a .csv file (columns question, context, id; input_string for fill-mask), or a folder "
+            "of such files.",
             exists=True,
-            dir_okay=False,
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSONL: one line per record.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output: one line per record, JSON Lines (CSV if it ends in .csv).")
+    ],
     task: Annotated[str, typer.Option("--task", help="qa or fill-mask.")] = "qa",
     pipeline: Annotated[
         Path | None,
@@ -34,7 +50,14 @@ def batch(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Reader or fill-mask model: hub id or local directory.")
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip the records whose id is already in --out.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            "--retry-errors",
+            help="Keep what --out holds: skip the records answered there, run those with an error line again.",
+        ),
+    ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out.")] = False,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Records per model call (a killed run loses at most these).")
@@ -52,14 +75,16 @@ def batch(
     ] = 2,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
-    """Answer every record of INPUT into --out, one JSON line per record: bad records get {"id", "error"}
-    and the run goes on; a summary (done, skipped, failed, records/s) at the end."""
+    """Answer every record of INPUT into --out, one line per record: bad records get {"id", "error"} and the run
+    goes on; a summary (done, skipped, failed, duplicates, records/s) at the end. The exit code is 3 when records
+    failed (error lines or duplicate ids), 1 when the run could not be made."""
     from docqa.batch import EngineConfig, build_engine, read_batch_input, run_batch_file
 
     _check_options(task, pipeline, store, out, resume, overwrite)
     check_dtype_option(dtype)
-    with handle_errors():
-        batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask")
+    with handle_errors({model: "--model PATH"} if model is not None else None):
+        batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask", exclude=out)
+        _report_input(batch_input)
         config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k, dtype)
         show = progress and sys.stderr.isatty()
         if ray:
@@ -75,8 +100,18 @@ def batch(
     else:
         error_console.print(
             f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed}, "
-            f"{summary.records_per_second:.1f} records/s -> {out}"
+            f"duplicates {summary.duplicates}, {summary.records_per_second:.1f} records/s -> {out}"
         )
+    if not summary.ok:
+        raise typer.Exit(EXIT_RECORDS_FAILED)
+
+
+def _report_input(batch_input: Any) -> None:
+    """A warning line per file of the input folder that is not batch input and per duplicate id."""
+    for skipped in batch_input.skipped:
+        warn(f"skipped {skipped}: not a batch input file (.jsonl, .json, .csv)")
+    for line in batch_input.duplicates:
+        warn(f"{line.error['error']}: not written")
 
 
 def _check_options(

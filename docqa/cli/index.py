@@ -25,16 +25,23 @@ from docqa.document_stores.base import DuplicatePolicy
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.document_stores.wal import check_writer
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
+from docqa.preprocessors.document_splitter import INDEX_SPLIT
 
 
 def index(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .jsonl .json .pdf)."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Files or folders (.txt .md .html .pdf; .jsonl: one {content, meta} per line; .json: a SQuAD file or "
+        "an array of {content, meta}).",
+    ),
     store: str | None = typer.Option(
         None, "--store", "-s", help=STORE_HELP + " A directory is created if missing; required unless --pipeline."
     ),
-    split_by: str = typer.Option("word", help="Passage unit: word, sentence or passage."),
-    split_length: int = typer.Option(120, help="Passage length in units of --split-by."),
-    split_overlap: int = typer.Option(20, help="Overlap between consecutive passages, in the same units."),
+    split_by: str = typer.Option(INDEX_SPLIT["split_by"], help="Passage unit: word, sentence or passage."),
+    split_length: int = typer.Option(INDEX_SPLIT["split_length"], help="Passage length in units of --split-by."),
+    split_overlap: int = typer.Option(
+        INDEX_SPLIT["split_overlap"], help="Overlap between consecutive passages, in the same units."
+    ),
     embed: bool = typer.Option(False, "--embed", help="Also embed passages for dense and hybrid search."),
     embedding_model: str | None = typer.Option(
         None,
@@ -71,7 +78,8 @@ def index(
     from docqa.converters import convert_paths
     from docqa.preprocessors import DocumentSplitter
 
-    with handle_errors():
+    model_options: dict[str, str] = {}  # the embedding model, once chosen
+    with handle_errors(model_options):
         splitter = DocumentSplitter(split_by=split_by, split_length=split_length, split_overlap=split_overlap)
         document_store = open_store(store, create=True, recreate=recreate)
         _check_no_other_writer(document_store, store)
@@ -84,9 +92,10 @@ def index(
         for skipped in converted.skipped:
             warn(f"skipped {skipped.path}: {skipped.reason}")
         if not converted.documents:
-            fail("no documents to index: every input was skipped")
+            _fail_nothing_to_index(paths, converted.skipped)
         passages = splitter.run(documents=converted.documents)["documents"]
         model = _embedding_model(document_store, embedding_model, store, embed)
+        model_options.update({model: "--embedding-model PATH"} if model is not None else {})
         if model is not None:
             passages = _embed(passages, model, asked=embed, store=store)
             document_store.embedding_model = model
@@ -95,6 +104,14 @@ def index(
         save_store(document_store, store)
     counts = {"files": converted.files, "passages": len(passages), "new_passages": written}
     _report(counts, converted.skipped, store, model, document_store, json_output)
+
+
+def _fail_nothing_to_index(paths: list[Path], skipped: list[Any]) -> None:
+    """Exit saying why nothing was indexed: no file at all under ``paths``, or every file skipped (listed above)."""
+    if not skipped:
+        where = ", ".join(str(path) for path in paths)
+        fail(f"no files found under {where} (hidden files and folders are left out)")
+    fail("no documents to index: every input was skipped")
 
 
 def _check_no_other_writer(document_store: Any, store: str) -> None:
@@ -125,7 +142,7 @@ def _index_on_ray(
     for skipped in result.skipped:
         warn(f"skipped {skipped.path}: {skipped.reason}")
     if result.passages == 0:
-        fail("no documents to index: every input was skipped")
+        _fail_nothing_to_index(paths, result.skipped)
     save_store(document_store, store)
     counts = {"files": result.files, "passages": result.passages, "new_passages": result.written}
     _report(counts, result.skipped, store, model, document_store, json_output)
@@ -186,7 +203,8 @@ def _embed(passages: list[Any], model: str, *, asked: bool, store: str) -> list[
     except ModelLoadError as error:
         if asked:
             raise
-        fail(f"the store {store} holds embeddings of {model!r}, which new passages need too, but: {error}")
+        reason = error.naming("--embedding-model PATH")
+        fail(f"the store {store} holds embeddings of {model!r}, which new passages need too, but: {reason}")
     documents: list[Any] = embedder.run(documents=passages)["documents"]
     return documents
 

@@ -10,7 +10,14 @@ import typer
 import yaml
 from rich.markup import escape
 
-from docqa.cli._common import allow_module_option, console, fail, handle_errors, print_json
+from docqa.cli._common import (
+    allow_module_option,
+    console,
+    fail,
+    handle_errors,
+    pipeline_model_options,
+    print_json,
+)
 from docqa.core.pipeline import Pipeline
 from docqa.core.types import is_compatible
 from docqa.errors import PipelineError
@@ -34,18 +41,33 @@ def run(
         "--set",
         help="component.parameter=value: replace an init parameter of the file, e.g. reader.model=/models/x.",
     ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="The reader's model (every ExtractiveReader of the file): hub id or local directory. Other "
+        "components' models: --set NAME.model=PATH.",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print all outputs as JSON."),
     draw: bool = typer.Option(
-        False, "--draw", help="Print the pipeline as a Mermaid flowchart instead of running it (text, no network)."
+        False,
+        "--draw",
+        help="Print the pipeline as a Mermaid flowchart instead of running it (opens no store, loads no model).",
     ),
     allow_module: list[str] = allow_module_option(),
 ) -> None:
     """Run a pipeline file: answers are shown ranked, documents as a table, anything else as JSON."""
-    with handle_errors():
-        pipeline = Pipeline.load(pipeline_file, allowed_modules=allow_module, overrides=parse_overrides(set_))
+    model_options: dict[str, str] = {}  # filled in once the pipeline names its models
+    with handle_errors(model_options):
+        overrides = parse_overrides(set_)
         if draw:
-            sys.stdout.write(pipeline.to_mermaid())
+            drawn = Pipeline.load(pipeline_file, allowed_modules=allow_module, overrides=overrides, open_stores=False)
+            sys.stdout.write(drawn.to_mermaid())
             return
+        if model is not None:
+            overrides = _with_reader_model(pipeline_file, allow_module, overrides, model)
+        pipeline = Pipeline.load(pipeline_file, allowed_modules=allow_module, overrides=overrides)
+        model_options.update(pipeline_model_options(pipeline))
         data = parse_inputs(pipeline, input)
         result = pipeline.run(data, include_outputs_from=set(include))
     if json_output:
@@ -82,6 +104,19 @@ def parse_inputs(pipeline: Pipeline, items: list[str]) -> dict[str, Any]:
     return data
 
 
+def _with_reader_model(
+    pipeline_file: Path, allow_module: list[str], overrides: dict[str, dict[str, Any]], model: str
+) -> dict[str, dict[str, Any]]:
+    """``overrides`` setting ``model`` on every ExtractiveReader of the file (found without opening its stores)."""
+    from docqa.readers.extractive_reader import ExtractiveReader
+
+    drawn = Pipeline.load(pipeline_file, allowed_modules=allow_module, overrides=overrides, open_stores=False)
+    readers = [name for name, component in drawn.components.items() if isinstance(component, ExtractiveReader)]
+    if not readers:
+        raise PipelineError(f"--model sets the reader's model, and {pipeline_file} has no ExtractiveReader")
+    return {**overrides, **{name: {**overrides.get(name, {}), "model": model} for name in readers}}
+
+
 def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     """``["reader.model=/m", "reader.top_k=3"]`` -> ``{"reader": {"model": "/m", "top_k": 3}}``."""
     overrides: dict[str, dict[str, Any]] = {}
@@ -104,7 +139,7 @@ def _parse(name: str, raw: str) -> Any:
 def print_value(value: Any) -> None:
     """Answers as ranked panels (as ``docqa ask`` shows them), documents as a table, the rest as JSON."""
     if isinstance(value, list) and value and all(isinstance(v, Answer) for v in value):
-        from docqa.cli.ask import print_answers
+        from docqa.cli._display import print_answers
 
         print_answers(value[0].query, value)
     elif isinstance(value, list) and value and all(isinstance(v, Document) for v in value):

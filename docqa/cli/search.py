@@ -49,10 +49,9 @@ def search(
     recorded = document_store.embedding_model
     if mode != "bm25" and embedding_model is not None and recorded is not None and embedding_model != recorded:
         fail(f"the store {store} was embedded with {recorded!r}, not {embedding_model!r}: drop --embedding-model")
-    with handle_errors():
-        documents = retrieve(
-            document_store, query, mode, top_k, parse_filters(filters), embedding_model or recorded, ann, dtype
-        )
+    model = embedding_model or recorded
+    with handle_errors({model or DEFAULT_EMBEDDING_MODEL: "--embedding-model PATH"}):
+        documents = retrieve(document_store, query, mode, top_k, parse_filters(filters), model, ann, dtype)
     if json_output:
         print_json([document.to_dict() for document in documents])
     else:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from docqa.cli._common import DTYPE_HELP, allow_module_option, check_dtype_option, fail, handle_errors
+from docqa.hub import looks_like_path
 
 
 def serve(
@@ -63,6 +64,9 @@ def serve(
     if pipeline is not None and not pipeline.is_file():
         fail(f"no pipeline file at {pipeline}")
     check_dtype_option(dtype)
+    for option, value in (("--model", model), ("--fill-mask-model", fill_mask_model)):
+        if value is not None and looks_like_path(value) and not Path(value).expanduser().is_dir():
+            fail(f"{option} {value}: no model directory there (give a directory holding config.json and the weights)")
     if api_key is not None and not api_key.strip():
         fail("the API key is empty (--api-key or DOCQA_API_KEY)")
     if store is not None and not read_only and store.is_dir():

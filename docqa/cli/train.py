@@ -36,7 +36,10 @@ def train(
     max_steps: Annotated[
         int | None,
         typer.Option(
-            "--max-steps", min=1, help="Stop after this many optimizer steps (the schedule is fitted to them)."
+            "--max-steps",
+            min=1,
+            help="Train for exactly this many optimizer steps, overriding --epochs as transformers' Trainer does "
+            "(the run says how many epochs that makes; the schedule is fitted to them).",
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 12,
@@ -67,7 +70,7 @@ def train(
     (4 epochs, batch 12 x grad-acc 4, lr 4e-5, warm-up 0.2, max_seq_len 384, stride 128, seed 42)."""
     from docqa.training import TrainingConfig, train_reader
 
-    with handle_errors():
+    with handle_errors({base: "--base PATH"}):
         config = TrainingConfig(
             base=base, train=str(train_file), out=str(out), dev=None if dev is None else str(dev), epochs=epochs,
             max_steps=max_steps, batch_size=batch_size, grad_acc=grad_acc, learning_rate=learning_rate,

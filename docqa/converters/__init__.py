@@ -1,4 +1,5 @@
-"""Converters: files (text, Markdown, HTML, JSON Lines, SQuAD JSON, PDF) into documents."""
+"""Converters: files (text, Markdown, HTML, JSON Lines, JSON: SQuAD or an array of documents, PDF) into
+documents."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from docqa.converters.file_converter import (
     converter_for,
 )
 from docqa.converters.html_converter import HTMLConverter, convert_html_file, convert_html_files, html_to_text
+from docqa.converters.json_converter import JSONConverter, convert_json_file, convert_json_files
 from docqa.converters.jsonl_converter import JSONLConverter, convert_jsonl_file, convert_jsonl_files
 from docqa.converters.markdown_converter import (
     MarkdownConverter,
@@ -30,6 +32,7 @@ __all__ = [
     "ConversionResult",
     "FileConverter",
     "HTMLConverter",
+    "JSONConverter",
     "JSONLConverter",
     "MarkdownConverter",
     "PDFConverter",
@@ -39,6 +42,8 @@ __all__ = [
     "convert_file",
     "convert_html_file",
     "convert_html_files",
+    "convert_json_file",
+    "convert_json_files",
     "convert_jsonl_file",
     "convert_jsonl_files",
     "convert_markdown_file",

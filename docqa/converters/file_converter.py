@@ -13,10 +13,10 @@ from tqdm import tqdm
 
 from docqa.converters._common import Source
 from docqa.converters.html_converter import convert_html_file
+from docqa.converters.json_converter import convert_json_file
 from docqa.converters.jsonl_converter import convert_jsonl_file
 from docqa.converters.markdown_converter import convert_markdown_file
 from docqa.converters.pdf_converter import convert_pdf_file
-from docqa.converters.squad_converter import convert_squad_file
 from docqa.converters.text_converter import convert_text_file
 from docqa.core.component import component
 from docqa.errors import ConversionError
@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 ConvertFn = Callable[[Source, dict[str, Any] | None], list[Document]]
 
-#: Which function converts which extension (lower-case, with the dot). ``.json`` means SQuAD format.
+#: Which function converts which extension (lower-case, with the dot). ``.json``: a SQuAD file or an array of
+#: document records.
 CONVERTERS: dict[str, ConvertFn] = {
     ".txt": convert_text_file,
     ".md": convert_markdown_file,
@@ -34,7 +35,7 @@ CONVERTERS: dict[str, ConvertFn] = {
     ".html": convert_html_file,
     ".htm": convert_html_file,
     ".jsonl": convert_jsonl_file,
-    ".json": convert_squad_file,
+    ".json": convert_json_file,
     ".pdf": convert_pdf_file,
 }
 

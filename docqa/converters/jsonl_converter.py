@@ -29,6 +29,12 @@ def _parse_line(line: str, path: Source, number: int, content_field: str) -> tup
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise ConversionError(f"{where}: invalid JSON ({error.msg} at column {error.colno})") from None
+    return record_content(record, where, content_field)
+
+
+def record_content(record: Any, where: str, content_field: str = "content") -> tuple[str, dict[str, Any]]:
+    """``(content, meta)`` of one document record ``{"content": "...", <meta fields>..., "meta": {...}?}``;
+    :class:`ConversionError` starting with ``where`` when it is not one."""
     if not isinstance(record, dict):
         raise ConversionError(f"{where}: expected a JSON object, got {type(record).__name__}")
     if content_field not in record:

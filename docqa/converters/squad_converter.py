@@ -66,6 +66,13 @@ def convert_squad_file(
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConversionError(f"{path}: invalid JSON ({error.msg} at line {error.lineno})") from None
+    return squad_documents(data, path, meta, include_question_ids)
+
+
+def squad_documents(
+    data: Any, path: Source, meta: dict[str, Any] | None = None, include_question_ids: bool = False
+) -> list[Document]:
+    """:func:`convert_squad_file` of the already parsed JSON ``data`` of ``path``."""
     base_meta = file_meta(path, meta)
     documents: list[Document] = []
     for article_index, article in enumerate(_articles(data, path)):

@@ -26,6 +26,7 @@ A component is a class decorated with :func:`component`::
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import typing
@@ -144,6 +145,16 @@ def set_init_parameter(instance: Any, name: str, value: Any) -> None:
     if recorded is None or name not in recorded:
         raise ComponentError(f"{type(instance).__name__} has no captured init parameter {name!r}")
     recorded[name] = value
+
+
+def copy_component(instance: T, **changes: Any) -> T:
+    """A shallow copy of ``instance`` (sharing what it loaded, e.g. a model) whose attributes and recorded init
+    parameters named in ``changes`` take those values; ``instance`` itself is left as it was."""
+    duplicate = copy.copy(instance)
+    object.__setattr__(duplicate, _INIT_PARAMS_ATTR, {**init_parameters(instance), **changes})
+    for name, value in changes.items():
+        setattr(duplicate, name, value)
+    return duplicate
 
 
 def is_component(obj: Any) -> bool:

@@ -25,14 +25,19 @@ Inputs to :meth:`Pipeline.run` come in two forms, which may be mixed:
   (the handy form for ``query``, which retriever, ranker and reader all take).
 
 A key that names a component and holds a dict is read as nested; a nested value wins over a flat one.
+
+:meth:`Pipeline.run_batch_async` runs the same graph on an event loop, for servers: components run in worker
+threads, or through an awaitable stand-in for their ``run_batch`` (e.g. a micro-batcher gathering the calls of
+concurrent requests), so that waiting for a model never holds a thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import typing
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -43,7 +48,11 @@ from docqa.core.names import check_name
 from docqa.core.types import is_compatible, type_name, value_matches
 from docqa.errors import PipelineError
 
-__all__ = ["Connection", "Pipeline", "check_name"]
+__all__ = ["AsyncRunBatch", "Connection", "Pipeline", "batch_input_kinds", "check_name"]
+
+#: An awaitable stand-in for a component's ``run_batch``: called with the same keyword arguments, it returns the
+#: same ``{output: list over items}``.
+AsyncRunBatch = Callable[..., Awaitable[Mapping[str, list[Any]]]]
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,13 @@ def _batch_kinds(cls: type) -> dict[str, bool]:
                 f"(one value per item) or {expected} (shared by all items), not {type_name(hint)}"
             )
     return kinds
+
+
+def batch_input_kinds(component_or_class: Any) -> dict[str, bool]:
+    """Per input of a component's ``run_batch``: True when it takes one value per item (annotated ``list[T]``
+    where ``run`` takes ``T``), False when one value is shared by all items (``top_k``...)."""
+    cls = component_or_class if isinstance(component_or_class, type) else type(component_or_class)
+    return dict(_batch_kinds(cls))
 
 
 class Pipeline:
@@ -354,18 +370,57 @@ class Pipeline:
         has ``T`` get a list over items; the others (``top_k``...) get one shared value, which must then be
         equal for all items, else the component runs item by item. It returns ``{output: list_over_items}``.
         """
+        include, items = self._batch_items(data_list, include_outputs_from)
+        results: list[dict[str, dict[str, Any]]] = [{} for _ in items]
+        for name in self.topological_order() if items else []:
+            outputs = self._run_batch_one(name, self._batch_inputs(name, items, results))
+            for result, output in zip(results, outputs, strict=True):
+                result[name] = output
+        return [self._select(result, include) for result in results]
+
+    async def run_batch_async(
+        self,
+        data_list: Iterable[Mapping[str, Any]],
+        include_outputs_from: Collection[str] | None = None,
+        *,
+        overrides: Mapping[str, AsyncRunBatch] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`run_batch` on an event loop, for servers.
+
+        A component named in ``overrides`` runs by awaiting its entry, called as its ``run_batch`` would be (a
+        server passes a micro-batcher that gathers the calls of concurrent requests into one model call); every
+        other component runs in a worker thread (``asyncio.to_thread``). The event loop is never blocked, and no
+        thread waits for an override. Components are warmed up first (in a worker thread) when they are not yet.
+        """
+        include, items = self._batch_items(data_list, include_outputs_from)
+        chosen = self._check_overrides(overrides or {})
+        results: list[dict[str, dict[str, Any]]] = [{} for _ in items]
+        for name in self.topological_order() if items else []:
+            per_item = self._batch_inputs(name, items, results)
+            outputs = await self._run_batch_one_async(name, per_item, chosen.get(name))
+            for result, output in zip(results, outputs, strict=True):
+                result[name] = output
+        return [self._select(result, include) for result in results]
+
+    def _batch_items(
+        self, data_list: Iterable[Mapping[str, Any]], include_outputs_from: Collection[str] | None
+    ) -> tuple[set[str], list[dict[str, dict[str, Any]]]]:
         include = self._check_include(include_outputs_from)
         items = [self._route(data) for data in data_list]
         for given in items:
             self._check_missing(given)
-        results: list[dict[str, dict[str, Any]]] = [{} for _ in items]
-        if not items:
-            return []
-        for name in self.topological_order():
-            per_item = [self._gather(name, given[name], result) for given, result in zip(items, results, strict=True)]
-            for result, outputs in zip(results, self._run_batch_one(name, per_item), strict=True):
-                result[name] = outputs
-        return [self._select(result, include) for result in results]
+        return include, items
+
+    def _batch_inputs(
+        self, name: str, items: list[dict[str, dict[str, Any]]], results: list[dict[str, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        return [self._gather(name, given[name], result) for given, result in zip(items, results, strict=True)]
+
+    def _check_overrides(self, overrides: Mapping[str, AsyncRunBatch]) -> dict[str, AsyncRunBatch]:
+        for name in overrides:
+            if not callable(getattr(self.get_component(name), "run_batch", None)):
+                raise PipelineError(f"component '{name}' has no run_batch for an override to stand in for")
+        return dict(overrides)
 
     def _check_include(self, include: Collection[str] | None) -> set[str]:
         if include is None:
@@ -463,15 +518,31 @@ class Pipeline:
         if kwargs is None:
             return [self._run_one(name, inputs) for inputs in per_item]
         self._warm_up(name)
-        batched = instance.run_batch(**kwargs)
-        cls = type(instance).__name__
+        return self._split_batch(name, instance.run_batch(**kwargs), len(per_item))
+
+    async def _run_batch_one_async(
+        self, name: str, per_item: list[dict[str, Any]], override: AsyncRunBatch | None
+    ) -> list[dict[str, Any]]:
+        if override is None:
+            return await asyncio.to_thread(self._run_batch_one, name, per_item)
+        if name not in self._warmed_up:
+            await asyncio.to_thread(self._warm_up, name)
+        kwargs = self._batch_arguments(self._components[name], per_item)
+        if kwargs is None:  # the items disagree on a shared input: one call per item, all awaited at once
+            calls = [self._run_batch_one_async(name, [inputs], override) for inputs in per_item]
+            return [output for outputs in await asyncio.gather(*calls) for output in outputs]
+        return self._split_batch(name, await override(**kwargs), len(per_item))
+
+    def _split_batch(self, name: str, batched: Any, count: int) -> list[dict[str, Any]]:
+        """``run_batch``'s ``{output: list over items}`` checked and cut into one outputs dict per item."""
+        cls = type(self._components[name]).__name__
         prefix = f"{self._where(name)}component '{name}' ({cls}).run_batch"
         if not isinstance(batched, Mapping):
             raise PipelineError(f"{prefix} returned {type(batched).__name__}, not a dict of its outputs")
         for key, values in batched.items():
-            if not isinstance(values, list) or len(values) != len(per_item):
-                raise PipelineError(f"{prefix} must return {key} as a list of {len(per_item)} items (one per input)")
-        outputs = [{key: values[i] for key, values in batched.items()} for i in range(len(per_item))]
+            if not isinstance(values, list) or len(values) != count:
+                raise PipelineError(f"{prefix} must return {key} as a list of {count} items (one per input)")
+        outputs = [{key: values[i] for key, values in batched.items()} for i in range(count)]
         for item in outputs:
             self._check_outputs(name, item, "run_batch")
         return outputs
@@ -553,11 +624,19 @@ class Pipeline:
         allowed_modules: Collection[str] = (),
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
         source: str | None = None,
+        open_stores: bool = True,
     ) -> Pipeline:
-        """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules."""
+        """Build a pipeline from YAML text; see :mod:`docqa.core.serialization` for the format and rules.
+        ``open_stores=False`` opens none of its document stores (to draw it, not to run it)."""
         pipeline = cls()
         serialization.build(
-            pipeline, text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides
+            pipeline,
+            text,
+            source=source,
+            base_dir=base_dir,
+            allowed_modules=allowed_modules,
+            overrides=overrides,
+            open_stores=open_stores,
         )
         return pipeline
 
@@ -568,10 +647,19 @@ class Pipeline:
         *,
         allowed_modules: Collection[str] = (),
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        open_stores: bool = True,
     ) -> Pipeline:
-        """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder."""
+        """Build a pipeline from a YAML file; relative ``./`` and ``../`` paths resolve against its folder.
+        ``open_stores=False`` opens none of its document stores (to draw it, not to run it)."""
         text, source, base_dir = serialization.read_pipeline_file(path)
-        return cls.loads(text, source=source, base_dir=base_dir, allowed_modules=allowed_modules, overrides=overrides)
+        return cls.loads(
+            text,
+            source=source,
+            base_dir=base_dir,
+            allowed_modules=allowed_modules,
+            overrides=overrides,
+            open_stores=open_stores,
+        )
 
     def dumps(self) -> str:
         """This pipeline as YAML that :meth:`loads` turns back into an identical pipeline."""

@@ -196,12 +196,14 @@ class _Loader:
         allowed_modules: Collection[str],
         overrides: Mapping[str, Mapping[str, Any]],
         pipeline: PipelineGraph,
+        open_stores: bool = True,
     ) -> None:
         self.ctx = ctx
         self.base_dir = base_dir
         self.allowed_modules = allowed_modules
         self.overrides = dict(overrides)
         self.pipeline = pipeline
+        self.open_stores = open_stores
 
     def build(self, data: Any) -> PipelineGraph:
         if not isinstance(data, Mapping):
@@ -217,7 +219,8 @@ class _Loader:
                 f"overrides name unknown component(s) {unknown}; the components are: {list(components)}"
             )
         for name, spec in stores.items():
-            self.pipeline.add_document_store(name, self._instance("document_stores", name, spec))
+            store = self._instance("document_stores", name, spec) if self.open_stores else _unopened_store()
+            self.pipeline.add_document_store(name, store)
         for name, spec in components.items():
             instance = self._instance("components", name, spec)
             self.pipeline.add_component(name, instance)
@@ -291,6 +294,12 @@ class _Loader:
                 raise self.ctx.error(key, f"connection {item['sender']} -> {item['receiver']}: {err}") from None
 
 
+def _unopened_store() -> Any:
+    """What stands for a document store that is not opened: an empty in-memory store (resolved by name, so that
+    core imports no store), which every retriever accepts and which reads and writes nothing."""
+    return registry.resolve_type("InMemoryDocumentStore", "document store")()
+
+
 def build(
     pipeline: PipelineGraph,
     text: str,
@@ -299,15 +308,18 @@ def build(
     base_dir: str | Path | None = None,
     allowed_modules: Collection[str] = (),
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    open_stores: bool = True,
 ) -> None:
     """Add what the YAML ``text`` describes to the empty ``pipeline`` (format and rules in the module docs).
 
     ``overrides`` replaces init parameters after reading, e.g. ``{"reader": {"model": "/models/tiny"}}``.
-    Use :meth:`docqa.core.pipeline.Pipeline.loads`, which calls this.
+    ``open_stores=False`` opens none of the file's document stores (each becomes an empty in-memory stand-in):
+    enough to draw or inspect the pipeline, not to run it. Use :meth:`docqa.core.pipeline.Pipeline.loads`, which
+    calls this.
     """
     data, ctx = parse_yaml(text, source)
     base = Path(base_dir) if base_dir is not None else None
-    _Loader(ctx, base, allowed_modules, overrides or {}, pipeline).build(data)
+    _Loader(ctx, base, allowed_modules, overrides or {}, pipeline, open_stores).build(data)
 
 
 def read_pipeline_file(path: str | Path) -> tuple[str, str, Path]:

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from docqa.batch import BatchEngine, BatchInput, BatchSummary, EngineConfig, build_engine, process_records
-from docqa.batch.runner import completed_keys, run_batch_file
+from docqa.batch.outputs import BatchOutput
+from docqa.batch.runner import run_batch_file
 from docqa.errors import DocqaError
-from docqa.formats.requests import FillMaskParameters, QAParameters
+from docqa.formats.requests import FillMaskParameters, QAParameters, Task
 
 Options = QAParameters | FillMaskParameters | None
 
@@ -97,10 +98,12 @@ def _first_line(error: BaseException) -> str:
     return text[-1] if text else type(error).__name__
 
 
-def pending_records(batch_input: BatchInput, out: Path, resume: bool) -> list[dict[str, Any]]:
-    """The records :func:`run_batch_file` will process, in order (with ``resume``: those not in ``out`` yet)."""
-    done = completed_keys(out) if resume else set()
-    return [line.record for line in batch_input.lines if line.record is not None and line.key not in done]
+def pending_records(batch_input: BatchInput, out: Path, resume: bool, task: Task = "qa") -> list[dict[str, Any]]:
+    """The records :func:`run_batch_file` will process, in order (with ``resume``: those ``out`` holds no answer
+    for yet)."""
+    output = BatchOutput.for_path(out, task, batch_input.options)
+    pending = output.pending(batch_input.lines, output.done_keys() if resume else set())
+    return [line.record for line in pending if line.record is not None]
 
 
 def ray_batch(
@@ -120,7 +123,7 @@ def ray_batch(
 
     ``RAY_ADDRESS`` selects a cluster, otherwise a local Ray is started (:func:`docqa.distributed.init_ray`).
     """
-    records = pending_records(batch_input, out, resume)
+    records = pending_records(batch_input, out, resume, config.task)
     processor = RayProcessor(records, config, batch_input.options, actors=actors, batch_size=batch_size,
                              num_gpus=num_gpus)  # fmt: skip
     driver = BatchEngine(config.task, options=batch_input.options)  # no models on the driver

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +34,18 @@ _DATA_PREFIX = "data-"
 _INDEX_BATCH = 2048  # documents tokenized at a time: bounds the token lists alive at once
 _COMPACT_RATIO = 0.25  # compact once this fraction of rows are tombstones
 _INDEX_ARRAYS = ("indptr", "indices", "tf", "doc_len")
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _guarded(method: _Method) -> _Method:
+    """Run ``method`` under the store's own lock: each read and each write is atomic to other threads."""
+
+    @functools.wraps(method)
+    def guarded(self: InMemoryDocumentStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 @capture_init_parameters
@@ -43,6 +57,10 @@ class InMemoryDocumentStore:
     :meth:`save` with no argument saves back there. Where ``path`` holds no store, ``create=True`` starts an
     empty one there and ``create=False`` raises ``DocumentStoreError("no document store at PATH...")``; pipeline
     files open stores with ``create: false`` unless they say otherwise (see :mod:`docqa.core.serialization`).
+
+    Threads: every read and write (each public method but :meth:`save`) holds the store's own lock, so a read sees
+    the store before or after a write, never half-way through it. :meth:`save` holds it only to compact the store,
+    then reads it beside other reads: keep writes out while it runs (the one writer saves, as ``docqa serve`` does).
 
     Duplicate ids: ``DuplicatePolicy.NONE`` means ``FAIL``. Filters: see :mod:`docqa.document_stores.filters`.
     Retrieval returns copies with ``score`` set, best first, ties in insertion order; only documents sharing at
@@ -66,6 +84,7 @@ class InMemoryDocumentStore:
         #: When set (see :meth:`WriteAheadLog.attach`), every write and delete is appended to it before returning.
         self.wal: WriteAheadLog | None = None
         self._snapshot: str | None = None
+        self._lock = threading.RLock()
         self._reset()
         if path is None:
             return
@@ -110,9 +129,11 @@ class InMemoryDocumentStore:
         """The data folder at ``path`` this store was loaded from or last saved to (None: neither yet)."""
         return self._snapshot
 
+    @_guarded
     def count_documents(self) -> int:
         return self._index.n_live
 
+    @_guarded
     def write_documents(self, documents: Sequence[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE) -> int:
         """Store copies of ``documents``; return how many were written. A failing batch writes nothing."""
         policy = _as_policy(policy)
@@ -164,6 +185,7 @@ class InMemoryDocumentStore:
                 selected.append(document)
         return selected, []
 
+    @_guarded
     def delete_documents(self, ids: list[str]) -> None:
         """Delete the documents with these ids; unknown ids are ignored."""
         if isinstance(ids, str):
@@ -175,6 +197,7 @@ class InMemoryDocumentStore:
             self._tombstone(sorted(rows))
             self._changed()
 
+    @_guarded
     def get_documents_by_id(self, ids: list[str], *, return_embedding: bool = True) -> list[Document]:
         """The stored documents with these ids, in the order asked; unknown ids are left out."""
         if isinstance(ids, str):
@@ -182,6 +205,7 @@ class InMemoryDocumentStore:
         rows = [self._id_to_row[doc_id] for doc_id in ids if doc_id in self._id_to_row]
         return [self._output(row, None, return_embedding) for row in rows]
 
+    @_guarded
     def filter_documents(
         self, filters: dict[str, Any] | None = None, *, return_embedding: bool = True
     ) -> list[Document]:
@@ -203,6 +227,7 @@ class InMemoryDocumentStore:
         for row in rows:
             self._docs[row] = None
 
+    @_guarded
     def compact(self) -> None:
         """Drop the rows of deleted documents now (:meth:`save` does it first). After it, a save only reads
         the store, so searches may run beside it (``docqa serve`` lets them during its checkpoints)."""
@@ -237,6 +262,7 @@ class InMemoryDocumentStore:
         return Document(stored.content, dict(stored.meta), stored.id, score, embedding)
 
     # ------------------------------------------------------------------------------------------ BM25
+    @_guarded
     def bm25_retrieval(
         self,
         query: str,
@@ -263,12 +289,14 @@ class InMemoryDocumentStore:
         rows, scores = self._index.top_k(self._analyzer(query), top_k, params, mask)
         return [self._output(int(row), float(score), return_embedding) for row, score in zip(rows, scores, strict=True)]
 
+    @_guarded
     def keyword_retrieval(
         self, query: str, *, top_k: int = 10, filters: dict[str, Any] | None = None
     ) -> list[Document]:
         """:meth:`bm25_retrieval` with its default parameters (the store-agnostic keyword search)."""
         return self.bm25_retrieval(query, top_k=top_k, filters=filters)
 
+    @_guarded
     def prepare_bm25(
         self,
         *,
@@ -281,6 +309,7 @@ class InMemoryDocumentStore:
         """Precompute the score matrix of a BM25 configuration now rather than at the first query after a change."""
         self._index.prepare(BM25Params(variant, k1, b, epsilon, delta))
 
+    @_guarded
     def bm25_scores(
         self,
         query: str,
@@ -298,6 +327,7 @@ class InMemoryDocumentStore:
 
     # ------------------------------------------------------------------------------------ embeddings
     @property
+    @_guarded
     def embedding_dim(self) -> int | None:
         """The dimension of the stored embeddings (None when no stored document has one)."""
         if self._embeddings is None or not (self._has_embedding & self._index.live).any():
@@ -349,6 +379,7 @@ class InMemoryDocumentStore:
             self._embeddings = current = grown
         current[start:n_rows] = 0.0 if vectors is None else vectors
 
+    @_guarded
     def embedding_matrix(self) -> tuple[np.ndarray, list[str]]:
         """The embeddings of the stored documents that have one (a float32 copy) and those documents' ids."""
         rows = np.flatnonzero(self._has_embedding & self._index.live)
@@ -356,6 +387,7 @@ class InMemoryDocumentStore:
         vectors = self._embeddings[rows] if self._embeddings is not None else np.zeros((0, dim), np.float32)
         return vectors, [self._docs[row].id for row in rows]  # type: ignore[union-attr]
 
+    @_guarded
     def embedding_retrieval(
         self,
         query_embedding: Sequence[float] | np.ndarray,

@@ -10,7 +10,7 @@ from docqa.hub import load_local_first, quiet_transformers, resolve_device, reso
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 _HOW_TO_FIX = (
-    "pass a local model directory as model=..., or pre-download it and set HF_HUB_OFFLINE=1 "
+    "pass a local model directory ({how}), or pre-download it and set HF_HUB_OFFLINE=1 "
     "to load it from the Hugging Face cache"
 )
 
@@ -44,7 +44,7 @@ def _load(class_name: str, what: str, model: str, device: str, precision: tuple[
     model_kwargs = {"dtype": resolve_dtype(*precision, resolved_device)}
 
     def failure(reason: str) -> ModelLoadError:
-        return ModelLoadError(f"cannot load {what} {model!r} ({reason}); {_HOW_TO_FIX}")
+        return ModelLoadError(f"cannot load {what} {model!r} ({reason})", model=model, remedy=_HOW_TO_FIX)
 
     def load(name_or_path: str, local_files_only: bool) -> Any:
         with quiet_transformers():  # no "Loading weights" bar or load report on stderr

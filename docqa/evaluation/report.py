@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from docqa.errors import DocqaError
-from docqa.evaluation._files import atomic_path
 from docqa.evaluation.squad_eval import UNANSWERABLE_SCORE, EvalResult
+from docqa.files import atomic_path
 
 SWEEP_PNG = "threshold_sweep.png"
 HISTOGRAM_PNG = "no_answer_scores.png"

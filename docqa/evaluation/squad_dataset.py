@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class SquadParagraph:
     title: str
     context: str
     questions: tuple[SquadQuestion, ...]
+    article: int = 0
 
     def to_document(self) -> Document:
         """The paragraph as a :class:`Document`, with its article title and position in the file as meta."""
@@ -43,7 +45,8 @@ class SquadParagraph:
 
 @dataclass(frozen=True)
 class SquadDataset:
-    """A parsed SQuAD file.
+    """A parsed SQuAD file. ``squad_version`` is ``"v2.0"`` (questions may be unanswerable) or ``"v1.1"``, as
+    :func:`detect_version` decides it; ``version_reason`` says why.
 
     >>> data = {"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "Paris is in France.",
     ...     "qas": [{"id": "q1", "question": "Where is Paris?", "answers": [{"text": "France",
@@ -55,6 +58,12 @@ class SquadDataset:
 
     version: str
     paragraphs: tuple[SquadParagraph, ...]
+    squad_version: str = "v2.0"
+    version_reason: str = ""
+
+    @property
+    def is_v2(self) -> bool:
+        return self.squad_version == "v2.0"
 
     @classmethod
     def load(cls, path: str | Path) -> SquadDataset:
@@ -88,8 +97,9 @@ class SquadDataset:
             title = str(article.get("title", ""))
             for p, paragraph in enumerate(article["paragraphs"]):
                 where_p = f"{where}.paragraphs[{p}]"
-                paragraphs.append(_parse_paragraph(paragraph, len(paragraphs), title, where_p))
-        return cls(version=str(data.get("version", "")), paragraphs=tuple(paragraphs))
+                paragraphs.append(_parse_paragraph(paragraph, len(paragraphs), title, where_p, a))
+        squad_version, reason = detect_version(data)
+        return cls(str(data.get("version", "")), tuple(paragraphs), squad_version, reason)
 
     def questions(self) -> Iterator[SquadQuestion]:
         for paragraph in self.paragraphs:
@@ -113,11 +123,37 @@ class SquadDataset:
             questions = paragraph.questions[:left]
             left -= len(questions)
             if questions:
-                kept.append(SquadParagraph(paragraph.index, paragraph.title, paragraph.context, questions))
-        return SquadDataset(self.version, tuple(kept))
+                kept.append(dataclasses.replace(paragraph, questions=questions))
+        return dataclasses.replace(self, paragraphs=tuple(kept))
+
+    def articles(self) -> list[Document]:
+        """Each article as one document, its paragraphs (stripped) separated by a blank line, as the files of
+        ``data/articles`` hold them: the corpus ``docqa index`` would make of the articles as text files."""
+        texts: dict[int, list[str]] = {}
+        titles: dict[int, str] = {}
+        for paragraph in self.paragraphs:
+            if paragraph.context.strip():
+                texts.setdefault(paragraph.article, []).append(paragraph.context.strip())
+                titles[paragraph.article] = paragraph.title
+        return [
+            Document("\n\n".join(parts), meta={"title": titles[a], "squad_article": a}) for a, parts in texts.items()
+        ]
 
 
-def _parse_paragraph(paragraph: Any, index: int, title: str, where: str) -> SquadParagraph:
+def detect_version(data: dict[str, Any]) -> tuple[str, str]:
+    """``("v2.0" | "v1.1", why)`` of a parsed SQuAD file: v2.0 when any question has ``is_impossible`` (or no
+    answers), or the file says so in ``version``."""
+    qas = [qa for article in data["data"] for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
+    if any("is_impossible" in qa for qa in qas):
+        return "v2.0", "questions carry is_impossible"
+    if str(data.get("version", "")).startswith(("v2", "2")):
+        return "v2.0", f"the file's version is {data['version']!r}"
+    if any(not qa.get("answers") for qa in qas):
+        return "v2.0", "some questions have no answers"
+    return "v1.1", "no question carries is_impossible and every question has an answer"
+
+
+def _parse_paragraph(paragraph: Any, index: int, title: str, where: str, article: int) -> SquadParagraph:
     if not isinstance(paragraph, dict) or not isinstance(paragraph.get("context"), str):
         raise ConversionError(f"{where}: not a SQuAD paragraph (expected a 'context' string)")
     qas = paragraph.get("qas")
@@ -134,4 +170,4 @@ def _parse_paragraph(paragraph: Any, index: int, title: str, where: str) -> Squa
             raise ConversionError(f"{where}.qas[{i}].answers: expected a list of {{'text': ...}} objects")
         texts = tuple(answer["text"] for answer in answers)
         questions.append(SquadQuestion(str(qa["id"]), qa["question"], texts, index))
-    return SquadParagraph(index, title, paragraph["context"], tuple(questions))
+    return SquadParagraph(index, title, paragraph["context"], tuple(questions), article)

@@ -3,17 +3,20 @@
 Two modes:
 
 * reader-only (default): each question is read against its own gold paragraph;
-* open-domain: each question first retrieves ``retriever_top_k`` paragraphs with BM25, from a store holding
-  every paragraph of the file (or from the ``store`` given), and the reader reads those.
+* open-domain: each question first retrieves ``retriever_top_k`` passages with BM25 and the reader reads those:
+  from the ``store`` given, else from the file's articles as ``docqa index`` would index them as text files (each
+  article's paragraphs joined by a blank line, split into passages of 120 words sharing 20 with their
+  neighbours), so an answer may be found in two overlapping passages, as in use.
 
-Outputs follow the official formats: ``predictions.json`` maps each question id to the predicted text
-(``""`` when the reader predicts no answer) and ``na_probs.json`` maps it to a **no-answer score**:
-``null_score - best_span_score``, i.e. minus the reader's ``meta["no_answer_margin"]``. Higher means more
-likely unanswerable, and the reader predicts no answer exactly when this score exceeds
-``-no_answer_threshold``; so the official ``--na-prob-thresh`` for the reader's decisions is
-``-no_answer_threshold``, and a best threshold ``b`` found by the official search corresponds to the reader
-setting ``no_answer_threshold = -b``. A question with nothing to read (no retrieved text) gets the largest
-float as its score: no threshold makes it answerable.
+Every threshold docqa reports or writes is in the reader's ``no_answer_threshold`` units (answer when best
+span - null score is at least it): ``metrics.json`` gives the official script's best thresholds converted
+(``best_f1_no_answer_threshold``...). Outputs follow the official formats: ``predictions.json`` maps each
+question id to the predicted text (``""`` when the reader predicts no answer) and ``na_probs.json`` maps it to a
+**no-answer score** (the official format's own quantity, not a threshold): ``null_score - best_span_score``,
+i.e. minus the reader's ``meta["no_answer_margin"]``. Higher means more likely unanswerable, and the reader
+predicts no answer exactly when this score exceeds ``-no_answer_threshold``; so the official
+``--na-prob-thresh`` for the reader's decisions is ``-no_answer_threshold``. A question with nothing to read (no
+retrieved text) gets the largest float as its score: no threshold makes it answerable.
 
 Throughput: *passages* are the (question, document) pairs given to the reader (one per question in
 reader-only mode, up to ``retriever_top_k`` in open-domain mode); passages per second counts reader time only
@@ -35,7 +38,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from docqa.errors import ComponentError, DocqaError
-from docqa.evaluation._files import atomic_write_text
 from docqa.evaluation.squad_dataset import SquadDataset, SquadQuestion
 from docqa.evaluation.squad_metrics import (
     SquadV1Metrics,
@@ -45,6 +47,7 @@ from docqa.evaluation.squad_metrics import (
     squad_v2_metrics,
     threshold_sweep,
 )
+from docqa.files import atomic_write_text
 from docqa.schema import Answer, Document
 
 #: How a question gets the documents the reader reads.
@@ -70,6 +73,7 @@ class EvalResult:
 
     metrics: SquadV2Metrics
     v1_metrics: SquadV1Metrics | None
+    always_answering: SquadV2Metrics
     predictions: dict[str, str]
     na_probs: dict[str, float]
     span_predictions: dict[str, str]
@@ -80,6 +84,8 @@ class EvalResult:
     reader_seconds: float
     total_seconds: float
     config: dict[str, Any] = field(default_factory=dict)
+    squad_version: str = "v2.0"
+    version_reason: str = ""
 
     @property
     def num_questions(self) -> int:
@@ -127,7 +133,10 @@ class EvalResult:
         best_f1, f1_threshold = self.best_threshold("f1")
         best_exact, exact_threshold = self.best_threshold("exact")
         return {
-            "metrics": self.metrics.to_dict(),
+            "squad_version": self.squad_version,
+            "version_reason": self.version_reason,
+            "metrics": official_in_reader_units(self.metrics.to_dict()),
+            "always_answering": self.always_answering.to_dict(),
             "squad_v1": self.v1_metrics.to_dict() if self.v1_metrics is not None else None,
             "no_answer_threshold": self.no_answer_threshold,
             "best": {
@@ -163,6 +172,19 @@ class EvalResult:
             atomic_write_text(path, json.dumps(content, ensure_ascii=False, indent=1))
             written.append(path)
         return written
+
+
+def official_in_reader_units(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The official script's output with its two thresholds (``best_exact_thresh``, ``best_f1_thresh``: na_prob
+    units, higher = refuse more) converted to ``no_answer_threshold`` units and named so
+    (``best_exact_no_answer_threshold``, ``best_f1_no_answer_threshold``), in place."""
+    converted = {}
+    for key, value in metrics.items():
+        if key in ("best_exact_thresh", "best_f1_thresh"):
+            converted[key.removesuffix("_thresh") + "_no_answer_threshold"] = 0.0 - float(value)
+        else:
+            converted[key] = value
+    return converted
 
 
 def _shortest_decimal(low: float, high: float) -> float:
@@ -210,11 +232,10 @@ def _bm25_lookup(dataset: SquadDataset, store: Any | None, top_k: int) -> _Retri
 
     if store is None:
         from docqa.document_stores.in_memory import InMemoryDocumentStore
+        from docqa.preprocessors.document_splitter import INDEX_SPLIT, DocumentSplitter
 
         store = InMemoryDocumentStore()
-        store.write_documents(
-            [paragraph.to_document() for paragraph in dataset.paragraphs if paragraph.context.strip()]
-        )
+        store.write_documents(DocumentSplitter(**INDEX_SPLIT).run(documents=dataset.articles())["documents"])
     retriever = BM25Retriever(store, top_k=top_k)
     return lambda question: list(retriever.run(query=question.question)["documents"])
 
@@ -228,13 +249,14 @@ def evaluate_reader(
     retriever_top_k: int = 10,
     batch_size: int = 64,
     limit: int | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     output_dir: str | Path | None = None,
 ) -> EvalResult:
     """Evaluate ``reader`` on the SQuAD 2.0 file ``squad_path`` (see the module doc for modes and outputs).
 
     ``batch_size`` questions go to ``reader.run_batch`` at once; ``limit`` keeps the first questions of the
-    file (open-domain retrieval still searches every paragraph); ``output_dir`` receives the result files.
+    file (open-domain retrieval still searches every article); ``progress``: a progress bar on stderr (``None``:
+    only when stderr is a terminal); ``output_dir`` receives the result files.
 
     Example::
 
@@ -264,6 +286,8 @@ def evaluate_reader(
         retriever_top_k=retriever_top_k if open_domain else None,
         model=getattr(reader, "model", None),
         store_given=store is not None,
+        group_by=getattr(reader, "group_by", None),
+        retriever_weight=getattr(reader, "retriever_weight", None),
     )
     if output_dir is not None:
         result.save(output_dir)
@@ -275,19 +299,20 @@ def _predict(
     questions: list[SquadQuestion],
     retrieve: _Retrieve,
     batch_size: int,
-    progress: bool,
+    progress: bool | None,
 ) -> tuple[dict[str, _Prediction], float, int]:
     predictions: dict[str, _Prediction] = {}
     reader_seconds = 0.0
     passages = 0
-    with tqdm(total=len(questions), unit="q", desc="evaluating", disable=not progress) as bar:
+    disable = None if progress is None else not progress  # tqdm's None: only on a terminal
+    with tqdm(total=len(questions), unit="q", desc="evaluating", disable=disable) as bar:
         for start in range(0, len(questions), batch_size):
             batch = questions[start : start + batch_size]
             documents = [retrieve(question) for question in batch]
             passages += sum(len(docs) for docs in documents)
             began = time.perf_counter()
-            # top_k=2 keeps the best span in the list even when the no-answer ranks first.
-            answers = reader.run_batch([q.question for q in batch], documents, top_k=2)["answers"]
+            # top_k=1: the best answer and the no-answer, wherever it ranks
+            answers = reader.run_batch([q.question for q in batch], documents, top_k=1)["answers"]
             reader_seconds += time.perf_counter() - began
             for question, question_answers in zip(batch, answers, strict=True):
                 predictions[question.qid] = prediction_from_answers(question_answers)
@@ -310,12 +335,14 @@ def _score(
     # The reader answers when margin >= threshold, i.e. when na_prob = -margin is not > -threshold.
     na_prob_thresh = 0.0 - float(reader.no_answer_threshold)
     has_answerable = any(gold.values())
+    spans = {qid: prediction.span_text for qid, prediction in predictions.items()}
     return EvalResult(
         metrics=squad_v2_metrics(gold, texts, na_probs, na_prob_thresh=na_prob_thresh),
         v1_metrics=squad_v1_metrics(gold, texts) if has_answerable else None,
+        always_answering=squad_v2_metrics(gold, spans),
         predictions=texts,
         na_probs=na_probs,
-        span_predictions={qid: prediction.span_text for qid, prediction in predictions.items()},
+        span_predictions=spans,
         gold=gold,
         na_prob_thresh=na_prob_thresh,
         open_domain=open_domain,
@@ -323,4 +350,6 @@ def _score(
         reader_seconds=reader_seconds,
         total_seconds=total_seconds,
         config={"no_answer_threshold": float(reader.no_answer_threshold)},
+        squad_version=dataset.squad_version,
+        version_reason=dataset.version_reason,
     )

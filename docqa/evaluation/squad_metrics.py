@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,23 +28,9 @@ from typing import Any
 import numpy as np
 
 from docqa.errors import DocqaError
+from docqa.text.normalization import normalize_answer
 
 Gold = Mapping[str, Sequence[str]]
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = frozenset(string.punctuation)
-
-
-def normalize_answer(text: str) -> str:
-    """Lowercase, drop ASCII punctuation, drop the articles a/an/the, collapse whitespace.
-
-    >>> normalize_answer("  The  Eiffel-Tower, (Paris)!")
-    'eiffeltower paris'
-    """
-    lowered = text.lower()
-    no_punctuation = "".join(ch for ch in lowered if ch not in _PUNCTUATION)
-    no_articles = _ARTICLES.sub(" ", no_punctuation)
-    return " ".join(no_articles.split())
 
 
 def answer_tokens(text: str) -> list[str]:

@@ -81,11 +81,13 @@ class FillMask:
         import torch
         from transformers import AutoModelForMaskedLM
 
-        from docqa.hub import load_transformers_model, resolve_device, resolve_dtype
+        from docqa.hub import MASKED_LM_HEAD, load_transformers_model, resolve_device, resolve_dtype
 
         self._torch_device = torch.device(resolve_device(self.device))
         dtype = resolve_dtype("FillMask", self.dtype, str(self._torch_device))
-        model, tokenizer = load_transformers_model(self.model, AutoModelForMaskedLM, "fill-mask model", dtype=dtype)
+        model, tokenizer = load_transformers_model(
+            self.model, AutoModelForMaskedLM, "fill-mask model", head=MASKED_LM_HEAD, dtype=dtype
+        )
         if tokenizer.mask_token_id is None:
             raise ComponentError(f"FillMask: the tokenizer of {self.model!r} has no mask token")
         accepted = inspect.signature(model.forward).parameters

@@ -18,14 +18,17 @@ from docqa.formats.requests import (
     QAParameters,
     QARequest,
     ScoreRequest,
+    ScoreRequestBody,
     Task,
     detect_task,
     parse_score_request,
 )
+from docqa.formats.responses import FillMaskPrediction, QAAnswer, ScoreResponse, jsonable
 
 
-def answer_score_request(request: ScoreRequest, reader: Any = None, fill_mask: Any = None) -> list[Any]:
-    """The model-card response to a parsed request: QA with ``reader``, fill-mask with ``fill_mask``.
+def score_response(request: ScoreRequest, reader: Any = None, fill_mask: Any = None) -> ScoreResponse:
+    """The model-card response to a parsed request (pydantic models): QA with ``reader``, fill-mask with
+    ``fill_mask``.
 
     Raises :class:`RequestError` when the request is for a task with no model here, or its content cannot be
     answered (a text without a mask token, a too-long text...)."""
@@ -38,15 +41,25 @@ def answer_score_request(request: ScoreRequest, reader: Any = None, fill_mask: A
     return answer_fill_mask_request(request, fill_mask)
 
 
+def answer_score_request(request: ScoreRequest, reader: Any = None, fill_mask: Any = None) -> Any:
+    """:func:`score_response` as plain JSON values (what ``POST /score`` sends)."""
+    return jsonable(score_response(request, reader, fill_mask))
+
+
 __all__ = [
     "FillMaskParameters",
+    "FillMaskPrediction",
     "FillMaskRequest",
+    "QAAnswer",
     "QAParameters",
     "QARequest",
     "RequestError",
     "ScoreRequest",
+    "ScoreRequestBody",
+    "ScoreResponse",
     "Task",
     "answer_score_request",
     "detect_task",
     "parse_score_request",
+    "score_response",
 ]

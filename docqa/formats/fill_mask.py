@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from docqa.errors import ComponentError, RequestError
+from docqa.errors import RequestError
 from docqa.fill_mask.decoding import MaskPredictions
 from docqa.fill_mask.encoding import EncodedText, FillMaskInputError
-from docqa.formats.requests import FillMaskRequest
+from docqa.formats.requests import FillMaskParameters, FillMaskRequest, answering_errors
+from docqa.formats.responses import FillMaskPrediction, FillMaskResponse, TextPredictions
 
 
-def predictions_response(per_mask: MaskPredictions) -> list[Any]:
+def predictions_response(per_mask: MaskPredictions) -> TextPredictions:
     """One text's predictions as transformers gives them: a list of ``{"score", "token", "token_str",
     "sequence"}`` for one mask, a list of such lists for several."""
-    lists = [[prediction.to_dict() for prediction in candidates] for candidates in per_mask]
+    lists = [[FillMaskPrediction(**prediction.to_dict()) for prediction in candidates] for candidates in per_mask]
     return lists[0] if len(lists) == 1 else lists
+
+
+def request_targets(options: FillMaskParameters) -> tuple[str, ...] | None:
+    """The request's ``targets`` as a tuple (one string is one target), or ``None``."""
+    if options.targets is None:
+        return None
+    return (options.targets,) if isinstance(options.targets, str) else tuple(options.targets)
 
 
 def encode_request_texts(request: FillMaskRequest, fill_mask: Any) -> list[EncodedText]:
@@ -31,19 +40,16 @@ def encode_request_texts(request: FillMaskRequest, fill_mask: Any) -> list[Encod
     return encoded
 
 
-def answer_fill_mask_request(request: FillMaskRequest, fill_mask: Any) -> list[Any]:
-    """The response to ``request``: per input text its predictions (see :func:`predictions_response`); for
-    one plain string, that text's predictions alone."""
-    options = request.options
-    targets = (
-        None
-        if options.targets is None
-        else ([options.targets] if isinstance(options.targets, str) else options.targets)
-    )
-    encoded = encode_request_texts(request, fill_mask)
-    try:
-        found = fill_mask.predict_encoded(encoded, top_k=options.top_k, targets=targets)
-    except ComponentError as error:
-        raise RequestError(f"invalid request: {error}") from None
+def fill_mask_response(request: FillMaskRequest, found: Sequence[MaskPredictions]) -> FillMaskResponse:
+    """The response to ``request`` given the predictions of its texts: per text its predictions (see
+    :func:`predictions_response`); for one plain string, that text's predictions alone."""
     responses = [predictions_response(per_mask) for per_mask in found]
     return responses[0] if request.single else responses
+
+
+def answer_fill_mask_request(request: FillMaskRequest, fill_mask: Any) -> FillMaskResponse:
+    """:func:`fill_mask_response` to ``request``, predicted by ``fill_mask``."""
+    encoded, options = encode_request_texts(request, fill_mask), request.options
+    with answering_errors():
+        found = fill_mask.predict_encoded(encoded, top_k=options.top_k, targets=request_targets(options))
+    return fill_mask_response(request, found)

@@ -1,5 +1,5 @@
 """Answering question-answering requests with an :class:`~docqa.readers.ExtractiveReader`, in the model cards'
-response shapes.
+response shapes (see :mod:`docqa.formats.responses`).
 
 Each ``(question, context)`` pair is answered from that context alone: ``score`` is the reader's probability
 (a softmax over the pair's candidate spans and its null score, as transformers' old pipeline normalized over
@@ -7,89 +7,76 @@ the context and ``[CLS]``), ``start``/``end`` are character offsets into the giv
 best span is returned even when the model prefers "no answer" (``handle_impossible_answer=False``, as the
 cards and transformers do); with ``handle_impossible_answer=True`` a winning no-answer is
 ``{"answer": "", "start": 0, "end": 0, "score": its probability}``.
+
+The reading itself is :func:`pair_inputs` and :func:`reader_top_k` handed to a reader configured with
+``request.options.reader_settings()`` (:meth:`ExtractiveReader.with_settings`): ``docqa batch`` calls the reader,
+the server its micro-batcher; both shape the answers with :func:`qa_response`.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
-from docqa.errors import ComponentError, RequestError
-from docqa.formats.requests import QAParameters, QARequest
+from docqa.formats.requests import QAParameters, QARequest, answering_errors
+from docqa.formats.responses import QAAnswer, QAResponse
 from docqa.schema import Answer, Document
 
 
-def configured_reader(reader: Any, options: QAParameters) -> Any:
-    """``reader`` itself when its settings match ``options``, else a copy sharing its loaded model whose
-    window settings and ``align_to_words`` are ``options``'; the copy always scores the no-answer
-    (``no_answer=True``, so that ``handle_impossible_answer`` can rank it)."""
-    from docqa.readers.extractive_reader import ExtractiveReader
+def reader_top_k(options: QAParameters) -> int:
+    """The answers to ask the reader for: one more than ``top_k``, so that ``top_k`` spans remain when the
+    no-answer ranks among them."""
+    return options.top_k + 1
 
-    settings = {
-        "doc_stride": options.doc_stride,
-        "max_seq_len": options.max_seq_len,
-        "max_query_length": options.max_question_len,
-        "max_answer_length": options.max_answer_len,
-        "align_to_words": options.align_to_words,
-        "no_answer": True,
-    }
-    if all(getattr(reader, name) == value for name, value in settings.items()):
-        return reader
-    if isinstance(reader, ExtractiveReader):
-        from docqa.core.component import init_parameters
 
-        ExtractiveReader(**{**init_parameters(reader), **settings})  # validates the combination, loads nothing
-    reader.warm_up()  # load once, in the original, so that the copy shares the model
-    configured = copy.copy(reader)
-    for name, value in settings.items():
-        setattr(configured, name, value)
-    return configured
+def pair_inputs(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[list[Document]]]:
+    """The reader's ``run_batch`` inputs for ``pairs``: the questions, and each context as its one document."""
+    return [question for question, _ in pairs], [[Document(context)] for _, context in pairs]
 
 
 def answer_pairs(reader: Any, pairs: Sequence[tuple[str, str]], options: QAParameters) -> list[list[Answer]]:
-    """The reader's answers (no-answer included, best first, ``top_k + 1`` at most) of each pair, all pairs
-    read in one batch."""
-    configured = configured_reader(reader, options)
-    questions = [question for question, _ in pairs]
-    documents = [[Document(context)] for _, context in pairs]
-    try:
-        return configured.run_batch(questions, documents, top_k=options.top_k + 1)["answers"]
-    except (IndexError, RuntimeError) as error:  # e.g. max_seq_len beyond the model's positions
-        raise RequestError(f"invalid request: the model cannot read windows of these parameters ({error})") from None
+    """The reader's answers (no-answer included, best first, ``reader_top_k`` at most) of each pair, all pairs
+    read in one batch by ``reader`` configured with the request's settings."""
+    questions, documents = pair_inputs(pairs)
+    with answering_errors():
+        configured = reader.with_settings(options.reader_settings())
+        return list(configured.run_batch(questions, documents, top_k=reader_top_k(options))["answers"])
 
 
-def span_response(answer: Answer, context: str) -> dict[str, Any]:
-    """``{"score", "start", "end", "answer"}`` of a span answer (offsets as the reader found them: whole
-    words with ``align_to_words``, raw token offsets without); the no-answer as ``""`` at ``0, 0``."""
+def span_response(answer: Answer, context: str) -> QAAnswer:
+    """The ``{"score", "start", "end", "answer"}`` of an answer (offsets as the reader found them: whole words
+    with ``align_to_words``, raw token offsets without); the no-answer as ``""`` at ``0, 0``."""
     if answer.is_no_answer or answer.document_span is None:
-        return {"score": answer.probability, "start": 0, "end": 0, "answer": ""}
+        return QAAnswer(score=answer.probability, start=0, end=0, answer="")
     start, end = answer.document_span.start, answer.document_span.end
-    return {"score": answer.probability, "start": start, "end": end, "answer": context[start:end]}
+    return QAAnswer(score=answer.probability, start=start, end=end, answer=context[start:end])
 
 
-def pair_responses(answers: list[Answer], context: str, options: QAParameters) -> list[dict[str, Any]]:
+def pair_responses(answers: list[Answer], context: str, options: QAParameters) -> list[QAAnswer]:
     """The ``top_k`` responses of one pair: spans only, unless ``handle_impossible_answer`` lets the
     no-answer rank among them."""
     if not options.handle_impossible_answer:
         answers = [answer for answer in answers if not answer.is_no_answer]
     chosen = [span_response(answer, context) for answer in answers[: options.top_k]]
-    return chosen if chosen else [{"score": 0.0, "start": 0, "end": 0, "answer": ""}]
+    return chosen if chosen else [QAAnswer(score=0.0, start=0, end=0, answer="")]
 
 
-def answer_qa_request(request: QARequest, reader: Any) -> list[Any]:
-    """The response to ``request``: per pair one ``{"score", "start", "end", "answer"}`` (a list of
-    ``top_k`` of them when ``top_k > 1``); for one plain-string pair, the list of its answers; with
-    ``response_format="keyed"``, per pair ``{"0": answer, "1": ...}``."""
+def qa_response(request: QARequest, found: Sequence[list[Answer]]) -> QAResponse:
+    """The response to ``request`` given the reader's answers of its pairs (see :mod:`docqa.formats.responses`
+    for the shapes)."""
     options = request.options
-    pairs = request.pairs()
-    try:
-        found = answer_pairs(reader, pairs, options)
-    except ComponentError as error:
-        raise RequestError(f"invalid request: {error}") from None
-    responses = [pair_responses(answers, context, options) for answers, (_, context) in zip(found, pairs, strict=True)]
+    contexts = [context for _, context in request.pairs()]
+    responses = [pair_responses(answers, context, options) for answers, context in zip(found, contexts, strict=True)]
     if options.response_format == "keyed":
-        return [{str(rank): item["answer"] for rank, item in enumerate(items)} for items in responses]
+        return [{str(rank): item.answer for rank, item in enumerate(items)} for items in responses]
     if request.single:
-        return responses[0]
-    return [items[0] if options.top_k == 1 else items for items in responses]
+        one = responses[0]
+        return one[0] if request.style == "hugging-face" and options.top_k == 1 else one
+    if options.top_k == 1:
+        return [items[0] for items in responses]
+    return responses
+
+
+def answer_qa_request(request: QARequest, reader: Any) -> QAResponse:
+    """:func:`qa_response` to ``request``, read by ``reader``."""
+    return qa_response(request, answer_pairs(reader, request.pairs(), request.options))

@@ -21,6 +21,8 @@ docqa.errors.RequestError: invalid request: input_data: question has 2 items but
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -30,11 +32,13 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
 
-from docqa.errors import RequestError
+from docqa.errors import ComponentError, RequestError
+from docqa.readers.settings import ReaderSettings
 
 Task = Literal["qa", "fill-mask"]
 _MAX_REPORTED = 5
@@ -80,6 +84,18 @@ class QAParameters(_Strict):
     handle_impossible_answer: bool = False
     align_to_words: bool = True
     response_format: Literal["answers", "keyed"] = "answers"
+
+    def reader_settings(self) -> ReaderSettings:
+        """The reader settings these parameters ask for (the no-answer always scored, so that
+        ``handle_impossible_answer`` can rank it)."""
+        return ReaderSettings(
+            max_seq_len=self.max_seq_len,
+            doc_stride=self.doc_stride,
+            max_query_length=self.max_question_len,
+            max_answer_length=self.max_answer_len,
+            align_to_words=self.align_to_words,
+            no_answer=True,
+        )
 
     @model_validator(mode="after")
     def _window_fits(self) -> QAParameters:
@@ -136,6 +152,12 @@ class QARequest(_Strict):
         """Whether the request asked one question about one context as plain strings (not lists)."""
         given = self._inputs()
         return isinstance(given.question, str) and isinstance(given.context, str)
+
+    @property
+    def style(self) -> Literal["azureml", "hugging-face"]:
+        """``azureml`` for ``input_data`` bodies, ``hugging-face`` for ``inputs`` ones (they shape one pair's
+        answer differently: the cards' list, or the Inference API's object)."""
+        return "azureml" if self.input_data is not None else "hugging-face"
 
     def _inputs(self) -> QAInputs:
         given = self.input_data if self.input_data is not None else self.inputs
@@ -222,6 +244,21 @@ class FillMaskRequest(_Strict):
 ScoreRequest = Union[QARequest, FillMaskRequest]  # noqa: UP007
 
 
+def _task_tag(body: Any) -> str | None:
+    if isinstance(body, (QARequest, FillMaskRequest)):
+        return f"~{body.task}"
+    return f"~{detect_task(body)}" if isinstance(body, dict) else None
+
+
+#: A /score body: question answering or fill-mask, told apart by :func:`detect_task` (a QA body's inputs hold
+#: ``question`` or ``context``); errors name the fields of the task detected, not those of both.
+ScoreRequestBody = Annotated[
+    Union[Annotated[QARequest, Tag("~qa")], Annotated[FillMaskRequest, Tag("~fill-mask")]],  # noqa: UP007
+    Discriminator(_task_tag, custom_error_type="not_an_object", custom_error_message="the body must be a JSON object"),
+]
+_SCORE_REQUEST: TypeAdapter[ScoreRequest] = TypeAdapter(ScoreRequestBody)
+
+
 def _exactly_one(first: object, second: object, first_name: str, second_name: str) -> None:
     if first is None and second is None:
         raise ValueError(f"{first_name} or {second_name} is required")
@@ -229,7 +266,7 @@ def _exactly_one(first: object, second: object, first_name: str, second_name: st
         raise ValueError(f"give {first_name} or {second_name}, not both")
 
 
-def detect_task(body: dict[str, Any]) -> Task:
+def detect_task(body: Mapping[str, Any]) -> Task:
     """``"qa"`` when the inputs hold a ``question`` or ``context``, else ``"fill-mask"``."""
     given = body.get("inputs", body.get("input_data"))
     return "qa" if isinstance(given, dict) and ({"question", "context"} & given.keys()) else "fill-mask"
@@ -243,20 +280,35 @@ def parse_score_request(body: Any, task: Task | None = None) -> ScoreRequest:
     """
     if not isinstance(body, dict):
         raise RequestError(f"invalid request: the body must be a JSON object, got {type(body).__name__}")
-    chosen = detect_task(body) if task is None else task
-    model: type[QARequest] | type[FillMaskRequest] = QARequest if chosen == "qa" else FillMaskRequest
     try:
-        return model.model_validate(body)
+        if task is None:
+            return _SCORE_REQUEST.validate_python(body)
+        return (QARequest if task == "qa" else FillMaskRequest).model_validate(body)
     except ValidationError as error:
         raise request_error(error) from None
 
 
-def request_error(error: ValidationError, prefix: str = "") -> RequestError:
-    """A :class:`RequestError` from pydantic's errors: locations as ``a.b[2]``, messages without noise."""
-    details = [{"loc": _location(item["loc"], prefix), "msg": _message(item)} for item in error.errors()]
+def request_error(error: ValidationError | Sequence[Mapping[str, Any]], prefix: str = "") -> RequestError:
+    """The one conversion of validation errors (pydantic's, or FastAPI's list of them) to a
+    :class:`RequestError`: locations as ``a.b[2]`` (after ``prefix``), messages without noise, the first few
+    on one line and every one in ``details``."""
+    items = error.errors() if isinstance(error, ValidationError) else error
+    details = [{"loc": _location(tuple(item.get("loc", ())), prefix), "msg": _message(item)} for item in items]
     shown = "; ".join(f"{d['loc']}: {d['msg']}" if d["loc"] else d["msg"] for d in details[:_MAX_REPORTED])
     more = f" (and {len(details) - _MAX_REPORTED} more)" if len(details) > _MAX_REPORTED else ""
-    return RequestError(f"invalid request: {shown}{more}", details)
+    return RequestError(f"invalid request: {shown or 'the body does not validate'}{more}", details)
+
+
+@contextmanager
+def answering_errors() -> Iterator[None]:
+    """Turn a model's refusal of a valid request (settings it cannot read windows of, content it cannot take)
+    into a :class:`RequestError`: the request asked for it, the server is fine."""
+    try:
+        yield
+    except ComponentError as error:
+        raise RequestError(f"invalid request: {error}") from None
+    except (IndexError, RuntimeError) as error:  # e.g. windows longer than the model's positions
+        raise RequestError(f"invalid request: the model cannot read this request ({error})") from None
 
 
 def _location(loc: tuple[int | str, ...], prefix: str) -> str:
@@ -269,8 +321,8 @@ def _location(loc: tuple[int | str, ...], prefix: str) -> str:
     return text
 
 
-def _message(item: Any) -> str:
-    message = str(item["msg"]).removeprefix("Value error, ")
-    if item["type"] == "extra_forbidden":
+def _message(item: Mapping[str, Any]) -> str:
+    message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+    if item.get("type") == "extra_forbidden":
         return "unknown field"
     return message[:1].lower() + message[1:]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from docqa.pipelines.extractive_qa import (
+    BM25_RETRIEVER_WEIGHT,
     DEFAULT_READER_MODEL,
+    QA_GROUP_BY,
     ExtractiveQAPipeline,
     build_bm25_qa_pipeline,
     build_extractive_qa_pipeline,
@@ -11,7 +13,9 @@ from docqa.pipelines.extractive_qa import (
 from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
 
 __all__ = [
+    "BM25_RETRIEVER_WEIGHT",
     "DEFAULT_READER_MODEL",
+    "QA_GROUP_BY",
     "ExtractiveQAPipeline",
     "build_bm25_qa_pipeline",
     "build_extractive_qa_pipeline",

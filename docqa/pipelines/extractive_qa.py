@@ -17,10 +17,22 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from docqa.core.pipeline import Pipeline
+from docqa.core.pipeline import AsyncRunBatch, Pipeline
 from docqa.errors import PipelineError
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 from docqa.schema import Answer, Document
+
+#: How questions asked through :meth:`ExtractiveQAPipeline.bm25` (``docqa ask``, ``docqa batch --store``) group the
+#: reader's answers: by SQuAD-normalized text, asked per call, so that the reader itself keeps one answer per place
+#: (``"span"``, as span decoders and the model cards answer, for ``/score``). Measured by bench/answer_ranking.py:
+#: better answers open-domain and on gold paragraphs (see the README's "Answers").
+QA_GROUP_BY = "text"
+
+#: The reader's ``retriever_weight`` over docqa's BM25: answer score + 0.5 x (passage's BM25 score - the best
+#: passage's). Chosen by bench/answer_ranking.py on articles 13-14 of the SQuAD 2.0 dev half and checked on 15-16
+#: (always answering, answerable F1 41.9 against 29.6 without it; see the README's "Answers"). A weight is in the
+#: units of one retriever's scores: other retrievers (dense, hybrid, a ranker) are not fused by default.
+BM25_RETRIEVER_WEIGHT = 0.5
 
 
 def build_extractive_qa_pipeline(
@@ -43,14 +55,18 @@ def build_bm25_qa_pipeline(
     reader_parameters: Mapping[str, Any] | None = None,
     store_name: str = "store",
 ) -> Pipeline:
-    """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``.
+    """BM25 over ``store`` feeding an :class:`~docqa.readers.ExtractiveReader` of ``model``: ``retriever_top_k``
+    passages read, ``reader_top_k`` answers (and the no-answer entry) returned, the BM25 scores fused into the
+    answers' (``retriever_weight`` :data:`BM25_RETRIEVER_WEIGHT`).
 
-    ``reader_parameters`` passes further reader options (``no_answer``, ``device``...).
+    ``reader_parameters`` passes further reader options (``no_answer``, ``group_by``, ``retriever_weight``,
+    ``device``...).
     """
     from docqa.readers.extractive_reader import ExtractiveReader
     from docqa.retrievers.bm25_retriever import BM25Retriever
 
-    reader = ExtractiveReader(model=model, top_k=reader_top_k, **dict(reader_parameters or {}))
+    parameters = {"retriever_weight": BM25_RETRIEVER_WEIGHT, **dict(reader_parameters or {})}
+    reader = ExtractiveReader(model=model, top_k=reader_top_k, **parameters)
     pipeline = build_extractive_qa_pipeline(BM25Retriever(document_store=store, top_k=retriever_top_k), reader)
     pipeline.add_document_store(store_name, store)
     return pipeline
@@ -63,21 +79,30 @@ class ExtractiveQAPipeline:
     (a component whose class name ends in ``TextEmbedder``), as in ``examples/hybrid_qa.yaml``.
     ``retrievers`` are the components that ``top_k_retriever`` and ``filters`` go to (default: every
     component whose class name ends in ``Retriever``). The documents returned are those the reader read.
+    ``group_by`` (``"span"``, ``"text"``; ``None``: the reader's own setting) is asked of the reader with every
+    question unless a call says otherwise.
     """
 
-    def __init__(self, retriever: Any, reader: Any) -> None:
+    def __init__(self, retriever: Any, reader: Any, *, group_by: str | None = None) -> None:
         self.pipeline = build_extractive_qa_pipeline(retriever, reader)
         self.reader = "reader"
         self.retrievers: list[str] = ["retriever"]
         self.query_embedders: list[str] = []
+        self.group_by = group_by
 
     @classmethod
     def from_pipeline(
-        cls, pipeline: Pipeline, *, reader: str = "reader", retrievers: Sequence[str] | None = None
+        cls,
+        pipeline: Pipeline,
+        *,
+        reader: str = "reader",
+        retrievers: Sequence[str] | None = None,
+        group_by: str | None = None,
     ) -> ExtractiveQAPipeline:
         instance = cls.__new__(cls)
         instance.pipeline = pipeline
         instance.reader = reader
+        instance.group_by = group_by
         pipeline.get_component(reader)
         if retrievers is None:
             retrievers = [n for n, c in pipeline.components.items() if type(c).__name__.endswith("Retriever")]
@@ -93,9 +118,10 @@ class ExtractiveQAPipeline:
         return instance
 
     @classmethod
-    def bm25(cls, store: Any, **options: Any) -> ExtractiveQAPipeline:
-        """BM25 + reader over ``store``; ``options`` as for :func:`build_bm25_qa_pipeline`."""
-        return cls.from_pipeline(build_bm25_qa_pipeline(store, **options))
+    def bm25(cls, store: Any, *, group_by: str | None = QA_GROUP_BY, **options: Any) -> ExtractiveQAPipeline:
+        """BM25 + reader over ``store``, answers grouped by ``group_by`` (:data:`QA_GROUP_BY`); ``options`` as for
+        :func:`build_bm25_qa_pipeline`."""
+        return cls.from_pipeline(build_bm25_qa_pipeline(store, **options), group_by=group_by)
 
     @classmethod
     def load(
@@ -110,6 +136,7 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None,
         top_k_reader: int | None,
         filters: dict[str, Any] | None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         data: dict[str, Any] = {"query": query}
         for name in self.retrievers:
@@ -117,8 +144,9 @@ class ExtractiveQAPipeline:
             data[name] = {key: value for key, value in options.items() if value is not None}
         for name in self.query_embedders:
             data[name] = {"text": query}
-        if top_k_reader is not None:
-            data[self.reader] = {"top_k": top_k_reader}
+        reader = {"top_k": top_k_reader, "group_by": self.group_by if group_by is None else group_by}
+        if any(value is not None for value in reader.values()):
+            data[self.reader] = {key: value for key, value in reader.items() if value is not None}
         return data
 
     def _feeder(self) -> tuple[str, str]:
@@ -139,10 +167,13 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None = None,
         top_k_reader: int | None = None,
         filters: dict[str, Any] | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
-        """``{"answers": list[Answer], "documents": list[Document]}`` for ``query``."""
+        """``{"answers": list[Answer], "documents": list[Document]}`` for ``query``: ``top_k_reader`` answers
+        (and the no-answer entry) from ``top_k_retriever`` passages; ``group_by`` (``"span"`` or ``"text"``)
+        overrides the reader's."""
         feeder = self._feeder()
-        data = self._data(query, top_k_retriever, top_k_reader, filters)
+        data = self._data(query, top_k_retriever, top_k_reader, filters, group_by)
         return self._answers(self.pipeline.run(data, include_outputs_from={feeder[0], self.reader}), feeder)
 
     def retrieve(
@@ -168,11 +199,29 @@ class ExtractiveQAPipeline:
         top_k_retriever: int | None = None,
         top_k_reader: int | None = None,
         filters: dict[str, Any] | None = None,
+        group_by: str | None = None,
     ) -> list[dict[str, Any]]:
         """:meth:`run` for many queries; the reader reads them in one batch."""
         feeder = self._feeder()
-        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        data = [self._data(q, top_k_retriever, top_k_reader, filters, group_by) for q in queries]
         results = self.pipeline.run_batch(data, include_outputs_from={feeder[0], self.reader})
+        return [self._answers(result, feeder) for result in results]
+
+    async def run_batch_async(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k_retriever: int | None = None,
+        top_k_reader: int | None = None,
+        filters: dict[str, Any] | None = None,
+        overrides: Mapping[str, AsyncRunBatch] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`run_batch` on an event loop: the whole pipeline, the components named in ``overrides`` awaited
+        through them (see :meth:`Pipeline.run_batch_async`), the others in worker threads."""
+        feeder = self._feeder()
+        data = [self._data(q, top_k_retriever, top_k_reader, filters) for q in queries]
+        include = {feeder[0], self.reader}
+        results = await self.pipeline.run_batch_async(data, include_outputs_from=include, overrides=overrides)
         return [self._answers(result, feeder) for result in results]
 
     def dumps(self) -> str:

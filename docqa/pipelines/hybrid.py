@@ -62,8 +62,8 @@ def build_hybrid_pipeline(
     ``[1, dense_weight]`` and ``rrf_k``. With ``ranker_model`` a :class:`~docqa.rankers.CrossEncoderRanker`
     re-orders the joiner's best ``ranker_candidates`` documents and keeps ``top_k``. With
     ``reader_model`` an :class:`~docqa.readers.ExtractiveReader` reads the final documents and returns
-    ``reader_top_k`` answers. Models are loaded on the first run (or ``pipeline.warm_up()``), on ``device``
-    in ``dtype``.
+    ``reader_top_k`` answers (grouped by text) and the no-answer entry. Models are loaded on the first run (or
+    ``pipeline.warm_up()``), on ``device`` in ``dtype``.
     """
     from docqa.embedders import SentenceTransformersTextEmbedder
     from docqa.joiners import DocumentJoiner
@@ -101,10 +101,12 @@ def build_hybrid_pipeline(
         pipeline.connect("joiner.documents", "ranker.documents")
         last = "ranker"
     if reader_model is not None:
+        from docqa.pipelines.extractive_qa import QA_GROUP_BY
         from docqa.readers.extractive_reader import ExtractiveReader
 
-        pipeline.add_component(
-            "reader", ExtractiveReader(model=reader_model, top_k=reader_top_k, device=device, dtype=dtype)
+        reader = ExtractiveReader(
+            model=reader_model, top_k=reader_top_k, device=device, dtype=dtype, group_by=QA_GROUP_BY
         )
+        pipeline.add_component("reader", reader)
         pipeline.connect(f"{last}.documents", "reader.documents")
     return pipeline

@@ -10,6 +10,9 @@ from docqa.errors import ComponentError
 from docqa.preprocessors.units import paragraph_spans, sentence_spans, word_spans
 from docqa.schema import SOURCE_END, SOURCE_ID, SOURCE_START, Document
 
+#: How ``docqa index`` splits files unless told otherwise: passages of 120 words, consecutive ones sharing 20.
+INDEX_SPLIT: dict[str, Any] = {"split_by": "word", "split_length": 120, "split_overlap": 20}
+
 #: Meta key holding a passage's position (0-based) among the passages of its source document.
 SPLIT_INDEX = "split_index"
 

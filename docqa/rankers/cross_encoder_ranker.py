@@ -70,30 +70,47 @@ class CrossEncoderRanker:
 
     def logits(self, query: str, documents: list[Document]) -> np.ndarray:
         """The model's raw relevance logit for each document, in input order."""
+        return self._pair_logits([(query, doc) for doc in documents])
+
+    def _pair_logits(self, pairs: list[tuple[str, Document]]) -> np.ndarray:
         import torch
 
         self.warm_up()
-        pairs = [
+        texts = [
             [query, text_to_embed(doc.content, doc.meta, self.meta_fields_to_embed, self.embedding_separator)]
-            for doc in documents
+            for query, doc in pairs
         ]
         raw = self._cross_encoder.predict(
-            pairs,
+            texts,
             batch_size=self.batch_size,
             activation_fn=torch.nn.Identity(),  # we apply sigmoid ourselves, so raw logits stay available
             show_progress_bar=False,
             convert_to_numpy=True,
         )
-        return np.asarray(raw, dtype=np.float64).reshape(len(documents))
+        return np.asarray(raw, dtype=np.float64).reshape(len(pairs))
 
     @component.output_types(documents=list[Document])
     def run(self, query: str, documents: list[Document], top_k: int | None = None) -> dict[str, list[Document]]:
+        return {"documents": self.run_batch([query], [documents], top_k)["documents"][0]}
+
+    def run_batch(
+        self, query: list[str], documents: list[list[Document]], top_k: int | None = None
+    ) -> dict[str, list[list[Document]]]:
+        """:meth:`run` for several queries (``documents[i]`` for ``query[i]``), every pair scored in one model
+        call (``Pipeline.run_batch`` and the server's micro-batching use it)."""
         limit = self.top_k if top_k is None else check_int("CrossEncoderRanker", "top_k", top_k)
-        if not isinstance(query, str):
-            raise ComponentError(f"CrossEncoderRanker: query must be a string, not {type(query).__name__}")
-        if not documents:
-            return {"documents": []}
-        logits = self.logits(query, documents)
+        if len(query) != len(documents):
+            raise ComponentError(f"CrossEncoderRanker: got {len(query)} queries but {len(documents)} document lists")
+        for text in query:
+            if not isinstance(text, str):
+                raise ComponentError(f"CrossEncoderRanker: query must be a string, not {type(text).__name__}")
+        pairs = [(text, doc) for text, docs in zip(query, documents, strict=True) for doc in docs]
+        logits = self._pair_logits(pairs) if pairs else np.zeros(0)
+        bounds = np.cumsum([0, *(len(docs) for docs in documents)])
+        ranked = [self._ranked(docs, logits[bounds[i] : bounds[i + 1]], limit) for i, docs in enumerate(documents)]
+        return {"documents": ranked}
+
+    def _ranked(self, documents: list[Document], logits: np.ndarray, limit: int) -> list[Document]:
         scores = expit(logits) if self.scale_score else logits
         order = np.argsort(-scores, kind="stable")
         ranked = [
@@ -101,4 +118,4 @@ class CrossEncoderRanker:
         ]
         if self.score_threshold is not None:
             ranked = [doc for doc in ranked if doc.score is not None and doc.score >= self.score_threshold]
-        return {"documents": ranked[:limit]}
+        return ranked[:limit]

@@ -1,4 +1,12 @@
-"""Turning one question's span candidates (from all its windows and documents) into ranked answers."""
+"""Turning one question's span candidates (from all its windows and documents) into ranked answers.
+
+Candidates are merged before they are ranked: the same characters of the same source document, found in several
+passages (overlapping passages of one file) or windows, are one answer whose probability is the sum of their shares
+of the question's softmax, and whose score is the log of their summed exponentiated scores (so ``score - null
+score`` stays the log-odds the no-answer threshold is compared with). ``group_by="text"`` also merges answers whose
+SQuAD-normalized text is equal, wherever they were found. Optionally the retriever's score of each passage is
+fused into its spans' scores first (``retriever_weight``, as BERTserini does).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from docqa.schema import Answer, Document, Span
+from docqa.errors import ComponentError
+from docqa.schema import Answer, AnswerSource, Document, Span
+from docqa.text.normalization import normalize_answer
 
 
 @dataclass
@@ -101,17 +111,16 @@ def _best_first_unique(
     return question[best_first], doc[best_first], start[best_first], end[best_first], score[best_first]
 
 
-def _non_overlapping(doc: np.ndarray, start: np.ndarray, end: np.ndarray, limit: int) -> list[int]:
-    """Indices (in the given best-first order) of at most ``limit`` spans, skipping any span that overlaps a
-    better span already kept in the same document."""
-    kept: list[int] = []
-    for i in range(len(doc)):
-        overlaps = any(doc[j] == doc[i] and start[i] < end[j] and start[j] < end[i] for j in kept)
-        if not overlaps:
-            kept.append(i)
-            if len(kept) == limit:
-                break
-    return kept
+#: How answers are merged: ``"span"``, the same characters of the same source document are one answer;
+#: ``"text"``, so are all answers whose SQuAD-normalized text is equal.
+GROUP_BY = ("span", "text")
+
+
+def check_group_by(owner: str, value: object) -> str:
+    """``value`` when it is one of :data:`GROUP_BY`, else a :class:`ComponentError` naming ``owner``."""
+    if value not in GROUP_BY:
+        raise ComponentError(f"{owner}: group_by must be one of {list(GROUP_BY)}, got {value!r}")
+    return str(value)
 
 
 def rank_answers(
@@ -121,33 +130,29 @@ def rank_answers(
     top_k: int,
     no_answer: bool,
     no_answer_threshold: float,
+    *,
+    group_by: str = "span",
+    retriever_weight: float = 0.0,
 ) -> list[Answer]:
     """The ``top_k`` best answers of one question, plus (when ``no_answer``) exactly one no-answer entry.
 
-    The no-answer ranks above every span whose ``score - null_score < no_answer_threshold``; when it falls
-    outside the ``top_k`` it is appended last, so the list always carries it (and its margin).
+    Each candidate span is placed in its source document (``document.source_id``, ``source_span``); places with
+    the same source characters (with ``group_by="text"``: the same normalized text) make one answer (see the
+    module doc). ``retriever_weight`` ``w`` adds ``w * (document.score - best document.score)`` to every span of a
+    document before the softmax (a document without a score gets nothing added). The no-answer ranks above every
+    answer whose ``score - null_score < no_answer_threshold``; the list holds ``top_k`` answers and the no-answer
+    where it ranks (after them when it ranks lower), so callers can always read its margin.
     """
     from scipy.special import softmax  # here, not at module level: scipy.special costs every CLI command ~0.2 s
 
     doc, start, end, score = candidates.unique_spans()
+    score = fused_scores(documents, doc, score, retriever_weight)
     has_null = no_answer and np.isfinite(candidates.null_score)
     logits = np.append(score, candidates.null_score) if has_null else score
     probability = softmax(logits) if len(logits) else logits
-    answers = []
-    for i in _non_overlapping(doc, start, end, top_k):
-        document = documents[int(doc[i])]
-        document_span = Span(int(start[i]), int(end[i]))
-        answers.append(
-            Answer(
-                query=query,
-                text=document_span.slice(document.content),
-                score=float(score[i]),
-                probability=float(probability[i]),
-                document=document,
-                span=document_span.shift(document.source_span.start),
-                document_span=document_span,
-            )
-        )
+    places = _places(documents, doc, start, end, score, probability)
+    groups = _non_overlapping(_grouped(places, group_by), top_k)
+    answers = [_merged_answer(query, group) for group in groups]
     if not no_answer:
         return answers
     return _with_no_answer(
@@ -155,8 +160,92 @@ def rank_answers(
         answers,
         candidates.null_score if has_null else None,
         float(probability[-1]) if has_null else 1.0,
-        top_k,
         no_answer_threshold,
+    )
+
+
+def fused_scores(documents: Sequence[Document], doc: np.ndarray, score: np.ndarray, weight: float) -> np.ndarray:
+    """``score + weight * (retriever score of the span's document - the best retriever score)``; unchanged when
+    ``weight`` is 0 or no document has a score."""
+    if weight == 0.0 or not len(score):
+        return score
+    retrieved = np.array([np.nan if d.score is None else float(d.score) for d in documents], dtype=np.float64)
+    if np.isnan(retrieved).all():
+        return score
+    behind_best = np.nan_to_num(retrieved - np.nanmax(retrieved), nan=0.0)
+    return score + weight * behind_best[doc]
+
+
+def _places(
+    documents: Sequence[Document],
+    doc: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    score: np.ndarray,
+    probability: np.ndarray,
+) -> list[AnswerSource]:
+    """Each candidate as an :class:`AnswerSource`: its passage, source and passage offsets, score and share."""
+    places = []
+    for i in range(len(doc)):
+        document = documents[int(doc[i])]
+        passage_span = Span(int(start[i]), int(end[i]))
+        source_span = passage_span.shift(document.source_span.start)
+        places.append(AnswerSource(document, source_span, passage_span, float(score[i]), float(probability[i])))
+    return places
+
+
+def _group_key(place: AnswerSource, group_by: str) -> tuple[str, ...]:
+    if group_by == "text":
+        text = place.document_span.slice(place.document.content)
+        normalized = normalize_answer(text)
+        return ("text", normalized) if normalized else ("verbatim", text)  # "the", "%": only equal texts merge
+    return ("span", place.source_id, str(place.span.start), str(place.span.end))
+
+
+def _grouped(places: list[AnswerSource], group_by: str) -> list[list[AnswerSource]]:
+    """The places merged into answers (each answer's places best first), best answer first."""
+    groups: dict[tuple[str, ...], list[AnswerSource]] = {}
+    for place in places:  # best first: each group's places stay in that order
+        groups.setdefault(_group_key(place, group_by), []).append(place)
+    merged = list(groups.values())
+    merged.sort(key=_merged_score, reverse=True)  # stable: ties keep the order of their best places
+    return merged
+
+
+def _merged_score(group: list[AnswerSource]) -> float:
+    return float(np.logaddexp.reduce([place.score for place in group]))
+
+
+def _non_overlapping(groups: list[list[AnswerSource]], limit: int) -> list[list[AnswerSource]]:
+    """At most ``limit`` answers, best first, skipping any answer whose every place overlaps a place of a better
+    answer already kept (in the same source document)."""
+    kept: list[list[AnswerSource]] = []
+    taken: list[AnswerSource] = []
+    for group in groups:
+        if len(kept) == limit:
+            break
+        if all(any(_overlap(place, other) for other in taken) for place in group):
+            continue
+        kept.append(group)
+        taken.extend(group)
+    return kept
+
+
+def _overlap(a: AnswerSource, b: AnswerSource) -> bool:
+    return a.source_id == b.source_id and a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def _merged_answer(query: str, group: list[AnswerSource]) -> Answer:
+    best = group[0]
+    return Answer(
+        query=query,
+        text=best.document_span.slice(best.document.content),
+        score=_merged_score(group),
+        probability=float(sum(place.probability for place in group)),
+        document=best.document,
+        span=best.span,
+        document_span=best.document_span,
+        sources=list(group),
     )
 
 
@@ -165,7 +254,6 @@ def _with_no_answer(
     answers: list[Answer],
     null_score: float | None,
     probability: float,
-    top_k: int,
     threshold: float,
 ) -> list[Answer]:
     if null_score is None:  # no document had any text: nothing to answer from
@@ -179,5 +267,4 @@ def _with_no_answer(
         meta={"no_answer_margin": margin},
     )
     position = next((i for i, answer in enumerate(answers) if answer.score - null_score < threshold), len(answers))
-    ranked = [*answers[:position], entry, *answers[position:]]
-    return ranked[:top_k] if position < top_k else [*answers[:top_k], entry]
+    return [*answers[:position], entry, *answers[position:]]

@@ -8,11 +8,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from docqa.core.component import component
+import numpy as np
+
+from docqa.core.component import component, copy_component
 from docqa.core.validation import check_int, check_optional_int
 from docqa.errors import ComponentError, DocqaError
 from docqa.hub import check_dtype, resolve_device, resolve_dtype
-from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
+from docqa.readers.answer_ranking import QuestionCandidates, check_group_by, rank_answers
 from docqa.readers.inference import (
     DevicePlan,
     ModelRunner,
@@ -22,6 +24,7 @@ from docqa.readers.inference import (
     questions_candidates,
 )
 from docqa.readers.model_loading import load_qa_model
+from docqa.readers.settings import ReaderSettings
 from docqa.readers.windows import PairTokenizer, QuestionTokens
 from docqa.schema import Answer, Document
 
@@ -51,16 +54,20 @@ class ExtractiveReader:
     happens before duplicates are merged and probabilities computed, so one widened span found twice counts
     once. ``align_to_words=False`` keeps the raw token offsets.
 
-    Returned answers (``Answer``): ``score`` is the raw score above (the null score for the no-answer);
-    ``probability`` is a softmax over every distinct candidate span of the question (the ``n_best_per_window``
-    best of each window, all documents) plus, when ``no_answer=True``, the null score: probabilities are
-    comparable across documents, and dropped overlapping spans keep their share of the mass.
-    The same span found by two overlapping windows counts once (its best score); spans overlapping a better
-    answer in the same document are dropped from the list. With ``no_answer=True`` the list always holds
-    exactly one no-answer entry (``text=None``, ``document=None``, ``meta["no_answer_margin"] =
-    best_span_score - null_score``): ranked among the spans (first when it wins), or appended after the
-    ``top_k`` spans when it ranks below them, so callers can always read the margin. With no usable document
-    it is the only answer (probability 1.0, score 0.0, margin None).
+    Returned answers (``Answer``): ``top_k`` answers, best first, and (with ``no_answer=True``) exactly one
+    no-answer entry (``text=None``, ``document=None``, ``meta["no_answer_margin"] = best answer's score -
+    null_score``) where it ranks: first when it wins, after the ``top_k`` answers when it ranks below them, so
+    callers can always read the margin. ``probability`` is a softmax over every distinct candidate span of the
+    question (the ``n_best_per_window`` best of each window, all documents) plus, when ``no_answer=True``, the
+    null score: probabilities are comparable across documents. One answer is one place in a source document:
+    the same characters of a source found in several passages (overlapping passages of one file) or windows are
+    one answer, its probability the sum of their shares and its ``score`` the log of their summed exponentiated
+    scores (the raw start + end logit for a span found once); ``answer.sources`` lists the places. With
+    ``group_by="text"`` answers whose SQuAD-normalized text is equal are one answer too, wherever they were
+    found. Answers overlapping a better answer in the same source are dropped from the list (they keep their
+    share of the mass). ``retriever_weight`` ``w`` > 0 fuses the retriever's scores in (BERTserini): every span
+    of a document scores ``w * (document.score - best document.score)`` more (so less), before the softmax.
+    With no usable document the no-answer is the only answer (probability 1.0, score 0.0, margin None).
 
     Batching: the windows of all questions and documents of a call are made in bulk (each distinct document
     tokenized once), sorted by length and run in batches of at most ``batch_size`` windows and
@@ -124,6 +131,8 @@ class ExtractiveReader:
         align_to_words: bool = True,
         onnx_optimize: bool = True,
         dtype: str = "auto",
+        group_by: str = "span",
+        retriever_weight: float = 0.0,
     ) -> None:
         for name, value in (
             ("top_k", top_k),
@@ -138,6 +147,8 @@ class ExtractiveReader:
         check_int("ExtractiveReader", "doc_stride", doc_stride, minimum=0)
         check_dtype("ExtractiveReader", dtype)
         _check_backend(backend, device, quantize, onnx_optimize, dtype)
+        self.group_by = check_group_by("ExtractiveReader", group_by)
+        self.retriever_weight = _check_weight(retriever_weight)
         self.model = model
         self.top_k = top_k
         self.max_seq_len = max_seq_len
@@ -201,6 +212,17 @@ class ExtractiveReader:
         self.warm_up()
         return self._torch_dtype
 
+    def with_settings(self, settings: ReaderSettings) -> ExtractiveReader:
+        """This reader with ``settings`` (a request's window geometry, answer length, word alignment, no-answer
+        scoring): itself when they are its own, else a copy sharing its loaded model (loaded now if it was not).
+        Raises :class:`ComponentError` when the model cannot read windows of these settings."""
+        if settings == ReaderSettings.of(self):
+            return self
+        self.warm_up()
+        configured = copy_component(self, **settings.as_dict())
+        configured._check_window_geometry(self._tokenizer, self._model)
+        return configured
+
     def _check_window_geometry(self, tokenizer: Any, qa_model: Any) -> None:
         room = self.max_seq_len - self.max_query_length - tokenizer.num_special_tokens_to_add(pair=True)
         if room <= self.doc_stride:
@@ -222,9 +244,12 @@ class ExtractiveReader:
         documents: list[Document],
         top_k: int | None = None,
         no_answer_threshold: float | None = None,
+        group_by: str | None = None,
     ) -> dict[str, list[Answer]]:
-        """Answer ``query`` from ``documents``: the ``top_k`` best answers, best first (see the class doc)."""
-        return {"answers": self.run_batch([query], [documents], top_k, no_answer_threshold)["answers"][0]}
+        """Answer ``query`` from ``documents``: the ``top_k`` best answers, best first (see the class doc);
+        ``top_k``, ``no_answer_threshold`` and ``group_by`` override the reader's own for this call."""
+        answers = self.run_batch([query], [documents], top_k, no_answer_threshold, group_by)["answers"]
+        return {"answers": answers[0]}
 
     def run_batch(
         self,
@@ -232,6 +257,7 @@ class ExtractiveReader:
         documents: list[list[Document]],
         top_k: int | None = None,
         no_answer_threshold: float | None = None,
+        group_by: str | None = None,
     ) -> dict[str, list[list[Answer]]]:
         """Answer several questions at once (``documents[i]`` for ``query[i]``); windows of all questions and
         documents are batched together. Returns ``{"answers": [answers of query[0], ...]}``."""
@@ -241,13 +267,23 @@ class ExtractiveReader:
             )
         top_k = self.top_k if top_k is None else check_int("ExtractiveReader", "top_k", top_k)
         threshold = self.no_answer_threshold if no_answer_threshold is None else no_answer_threshold
+        grouping = self.group_by if group_by is None else check_group_by("ExtractiveReader", group_by)
         questions = [self._checked_question(q) for q in query]
         if not questions:
             return {"answers": []}
         self.warm_up()
         candidates = self._collect_candidates(questions, documents)
         answers = [
-            rank_answers(original, docs, found, top_k, self.no_answer, threshold)
+            rank_answers(
+                original,
+                docs,
+                found,
+                top_k,
+                self.no_answer,
+                threshold,
+                group_by=grouping,
+                retriever_weight=self.retriever_weight,
+            )
             for original, docs, found in zip(query, documents, candidates, strict=True)
         ]
         return {"answers": answers}
@@ -337,6 +373,12 @@ def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: boo
     if dtype not in ("auto", "float32") and (backend == "onnx" or quantize):
         what = "quantize=True runs int8" if quantize else "backend='onnx' runs float32"
         raise ComponentError(f"ExtractiveReader: {what}: dtype must be 'auto' or 'float32', got {dtype!r}")
+
+
+def _check_weight(weight: Any) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not np.isfinite(weight) or weight < 0:
+        raise ComponentError(f"ExtractiveReader: retriever_weight must be a number >= 0, got {weight!r}")
+    return float(weight)
 
 
 def _torch_device(device: str) -> Any:

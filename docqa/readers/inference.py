@@ -250,7 +250,9 @@ class ModelRunner:
         inputs = {name: tensor.to(self.device, non_blocking=True) for name, tensor in chunk.inputs.items()}
         for first, stop, width in chunk.batches():
             with torch.inference_mode():
-                output = self.model(**{name: tensor[first:stop, :width].contiguous() for name, tensor in inputs.items()})
+                output = self.model(
+                    **{name: tensor[first:stop, :width].contiguous() for name, tensor in inputs.items()}
+                )
             yield first, stop, output.start_logits, output.end_logits
 
     def _onnx_logits(self, chunk: Chunk) -> Iterator[tuple[int, int, Any, Any]]:

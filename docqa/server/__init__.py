@@ -2,6 +2,7 @@
 and a write-ahead log (see :func:`create_app`)."""
 
 from docqa.server.app import create_app
-from docqa.server.config import Batching, Limits, ServerConfig
+from docqa.server.config import Batching, ServerConfig
+from docqa.server.limits import Limits
 
 __all__ = ["Batching", "Limits", "ServerConfig", "create_app"]

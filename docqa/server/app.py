@@ -5,26 +5,29 @@
 >>> sorted(path for path in app.openapi()["paths"] if path.startswith("/documents"))
 ['/documents', '/documents/count', '/documents/search']
 
-Run it with uvicorn (``docqa serve`` does): ``uvicorn.run(app, host="127.0.0.1", port=8000)``.
+Run it with uvicorn (``docqa serve`` does): ``uvicorn.run(app, host="127.0.0.1", port=8000)``. The API docs at
+``/docs`` (Swagger UI) and ``/redoc`` are served with their scripts and styles from this installation
+(``fastapi-offline``'s copies): they work without network.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from docqa.server.config import ServerConfig
 from docqa.server.errors import install_error_handlers
 from docqa.server.metrics import ServerMetrics
 from docqa.server.middleware import BodyLimitMiddleware, MetricsMiddleware
-from docqa.server.routes import build_router
+from docqa.server.routers import api_router
 from docqa.server.state import ServerState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,12 +44,14 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.start()
         yield
-        await run_in_threadpool(state.close)
+        await asyncio.to_thread(state.close)
 
-    app = FastAPI(title="docqa", version=__version__, lifespan=lifespan, description="Extractive question answering.")
+    app = FastAPIOffline(
+        title="docqa", version=__version__, lifespan=lifespan, description="Extractive question answering."
+    )
     app.state.docqa = state
     install_error_handlers(app, config.retry_after_seconds)
-    app.include_router(build_router(state, __version__))
+    app.include_router(api_router())
     _add_page(app)
     if config.cors_origins:
         app.add_middleware(

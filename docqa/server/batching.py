@@ -1,36 +1,41 @@
 """Micro-batching: model calls of concurrent requests gathered for a few milliseconds and run as one batch.
 
 Each model has one :class:`MicroBatcher` with its own worker thread, so the event loop never runs a forward
-pass. The queue is bounded (:class:`ServerBusy` when full) and a job whose future is cancelled (its client went
-away) frees its slot at once and is never run.
+pass, and requests await their results on the event loop (:meth:`MicroBatcher.run`): a waiting request holds
+no thread. The queue is bounded (:class:`ServerBusy` when full) and a job whose request is cancelled (its client
+went away) frees its slot at once and is never run.
 
 >>> batcher = MicroBatcher("double", lambda jobs: [job * 2 for job in jobs], max_batch=8, max_wait_ms=1, max_queue=4)
 >>> with batcher.active():  # a request in the server, around its model calls
 ...     batcher.submit(21).result()
 42
 >>> batcher.close()
+
+A model's jobs are :class:`BatchJob`: one request's call of one model method, merged with the calls of other
+requests that share its method and arguments (:func:`run_jobs`); :class:`BatchedComponent` stands in for a
+pipeline component's ``run_batch`` (see :meth:`docqa.core.pipeline.Pipeline.run_batch_async`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
-import copy
-import functools
+import itertools
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from docqa.core.pipeline import batch_input_kinds
 from docqa.errors import DocqaError
 
 #: After a batch, the worker waits up to this share of its run time for as many items as it had: its clients,
 #: answered together, send their next requests together (measured on 2 CPU cores with 16 clients: batches of
 #: 1 + 15 became batches of 16, about +13% requests/s). Costs a lone client nothing: its last batch was its own.
 REFILL_SHARE = 0.25
-_READER_SETTINGS = ("doc_stride", "max_seq_len", "max_query_length", "max_answer_length", "no_answer")
 
 
 class ServerBusy(DocqaError):
@@ -87,17 +92,26 @@ class MicroBatcher:
                 self._active -= 1
                 self._changed.notify_all()
 
+    def admit(self) -> None:
+        """Raise :class:`ServerBusy` when the queue is full (a request checks before it starts its work)."""
+        if self._outstanding >= self._max_queue:
+            raise ServerBusy(f"the {self.name} queue is full ({self._max_queue} requests): retry shortly")
+
     def submit(self, job: Any, size: int = 1) -> Future[Any]:
         """Queue ``job``; its future gets the result. Raises :class:`ServerBusy` when the queue is full."""
         future: Future[Any] = Future()
         with self._changed:
-            if self._outstanding >= self._max_queue:
-                raise ServerBusy(f"the {self.name} queue is full ({self._max_queue} requests): retry shortly")
+            self.admit()
             self._outstanding += 1
             self._jobs.append((job, size, future))
             self._changed.notify_all()
         future.add_done_callback(self._release)
         return future
+
+    async def run(self, job: Any, size: int = 1) -> Any:
+        """Submit ``job`` and await its result on the event loop; cancelling the awaiting task (the client went
+        away) cancels the job, which frees its slot and never runs. The error of a job that failed is raised."""
+        return unwrap(await asyncio.wrap_future(self.submit(job, size)))
 
     def _release(self, _: Future[Any]) -> None:
         with self._changed:
@@ -165,90 +179,67 @@ class MicroBatcher:
             future.set_result(result)
 
 
-@dataclass(frozen=True)
-class ReadJob:
-    """One ``run_batch`` call of a request: questions, their documents, and the reader settings it asked for."""
+@dataclass(frozen=True, eq=False)
+class BatchJob:
+    """One request's call of a model method: ``call(**items, **shared)``. ``items`` hold one list per per-item
+    argument (the request's questions, documents...), ``shared`` the arguments that must be equal for calls to be
+    merged (``top_k``...). Jobs of the same method (the same loaded model, or a view sharing it and its settings)
+    and the same shared arguments run as one call, their items concatenated."""
 
-    settings: tuple[tuple[str, Any], ...]
-    queries: list[str]
-    documents: list[list[Any]]
-    top_k: int | None
-    threshold: float | None
+    call: Callable[..., Any]
+    items: Mapping[str, list[Any]]
+    shared: tuple[tuple[str, Any], ...] = field(default=())
+
+    @property
+    def size(self) -> int:
+        return len(next(iter(self.items.values()))) if self.items else 1
 
     def key(self) -> Hashable:
-        return (self.settings, self.top_k, self.threshold)
+        owner = getattr(self.call, "__self__", self.call)
+        try:
+            hash(self.shared)
+        except TypeError:  # an unhashable argument: this job runs on its own
+            return id(self)
+        return id(owner), getattr(self.call, "__name__", ""), self.shared
 
 
-def group_by_key(jobs: Sequence[Any]) -> dict[Hashable, list[int]]:
-    """Job positions by their ``key()``: jobs with the same key can share one model call."""
+def run_jobs(jobs: list[BatchJob]) -> list[Any]:
+    """Every job's result, in order: one call per group of mergeable jobs (see :class:`BatchJob`); a group whose
+    call fails is rerun job by job, so that one bad request fails alone."""
+    results: list[Any] = [None] * len(jobs)
     groups: dict[Hashable, list[int]] = {}
     for position, job in enumerate(jobs):
         groups.setdefault(job.key(), []).append(position)
-    return groups
+    for positions in groups.values():
+        for position, result in zip(positions, _run_group([jobs[p] for p in positions]), strict=True):
+            results[position] = result
+    return results
 
 
-class ReaderRunner:
-    """Runs a batch of :class:`ReadJob` as one ``run_batch`` per settings group on the loaded ``reader``; a group
-    that fails is rerun job by job, so that one bad request fails alone."""
-
-    def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        self._configured: dict[Hashable, Any] = {}
-
-    def __call__(self, jobs: list[ReadJob]) -> list[Any]:
-        results: list[Any] = [None] * len(jobs)
-        for positions in group_by_key(jobs).values():
-            group = [jobs[p] for p in positions]
-            for position, answers in zip(positions, self._group(group), strict=True):
-                results[position] = answers
-        return results
-
-    def _group(self, group: list[ReadJob]) -> list[Any]:
-        reader = self._reader_for(group[0].settings)
-        queries = [q for job in group for q in job.queries]
-        documents = [d for job in group for d in job.documents]
-        try:
-            answers = reader.run_batch(queries, documents, group[0].top_k, group[0].threshold)["answers"]
-        except Exception:
-            if len(group) == 1:
-                raise
-            return [_outcome(functools.partial(self._single, job)) for job in group]
-        return _split(answers, [len(job.queries) for job in group])
-
-    def _single(self, job: ReadJob) -> Any:
-        return self._group([job])[0]
-
-    def _reader_for(self, settings: tuple[tuple[str, Any], ...]) -> Any:
-        if settings not in self._configured:
-            configured = copy.copy(self.reader)  # shares the loaded model
-            for name, value in settings:
-                setattr(configured, name, value)
-            _check_settings(configured, dict(settings))
-            self._configured[settings] = configured
-        return self._configured[settings]
+def _run_group(group: list[BatchJob]) -> list[Any]:
+    first = group[0]
+    merged = {name: [item for job in group for item in job.items[name]] for name in first.items}
+    try:
+        output = first.call(**merged, **dict(first.shared))
+    except Exception as error:
+        if len(group) == 1:
+            return [_Failed(error)]  # handed to the one request it belongs to
+        return [result for job in group for result in _run_group([job])]
+    return _split(output, [job.size for job in group])
 
 
-def _check_settings(reader: Any, settings: dict[str, Any]) -> None:
-    """Validate a configured copy of an ExtractiveReader as its constructor and warm-up would."""
-    from docqa.readers.extractive_reader import ExtractiveReader
-
-    if not isinstance(reader, ExtractiveReader):
-        return
-    ExtractiveReader(model=reader.model, **settings)  # the constructor's checks; loads nothing
-    if getattr(reader, "_tokenizer", None) is not None and hasattr(reader._model, "config"):
-        reader._check_window_geometry(reader._tokenizer, reader._model)
+def _split(output: Any, sizes: list[int]) -> list[Any]:
+    """A merged call's output cut back into the jobs' parts: each list of a ``run_batch`` dict, or the list."""
+    bounds = [0, *itertools.accumulate(sizes)]
+    pieces = list(itertools.pairwise(bounds))
+    if isinstance(output, Mapping):
+        return [{name: values[start:end] for name, values in output.items()} for start, end in pieces]
+    return [output[start:end] for start, end in pieces]
 
 
 class _Failed:
     def __init__(self, error: BaseException) -> None:
         self.error = error
-
-
-def _outcome(call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except Exception as error:  # handed to the one request it belongs to
-        return _Failed(error)
 
 
 def unwrap(result: Any) -> Any:
@@ -258,125 +249,18 @@ def unwrap(result: Any) -> Any:
     return result
 
 
-class PendingCalls:
-    """The batcher futures one request waits on; :meth:`cancel` (its client went away) cancels them and any
-    submitted later, so that they free their queue slots and never run."""
+class BatchedComponent:
+    """Stands in for a pipeline component's ``run_batch`` (an override of
+    :meth:`~docqa.core.pipeline.Pipeline.run_batch_async`): each call is one job of the component's micro-batcher,
+    awaited on the event loop, merged with the calls of concurrent requests."""
 
-    def __init__(self) -> None:
-        self._futures: list[Future[Any]] = []
-        self._cancelled = threading.Event()
-        self._lock = threading.Lock()
+    def __init__(self, component: Any, batcher: MicroBatcher) -> None:
+        self.component = component
+        self.batcher = batcher
+        self._per_item = batch_input_kinds(component)
 
-    def wait(self, future: Future[Any]) -> Any:
-        with self._lock:
-            self._futures.append(future)
-            if self._cancelled.is_set():
-                future.cancel()
-        return future.result()
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._cancelled.set()
-            for future in self._futures:
-                future.cancel()
-
-
-class BatchedReader:
-    """Stands in for an :class:`~docqa.readers.ExtractiveReader` (for :mod:`docqa.formats` and ``/query``):
-    ``run_batch`` goes through the batcher; every future it waits on is recorded in ``pending`` so that the
-    request can cancel them when its client disconnects."""
-
-    def __init__(self, reader: Any, batcher: MicroBatcher) -> None:
-        self._reader = reader
-        self._batcher = batcher
-        self.pending = PendingCalls()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name == "pending":
-            raise AttributeError(name)
-        return getattr(self._reader, name)
-
-    def warm_up(self) -> None:
-        """The real reader is warmed up by the server before requests reach it."""
-
-    def run(self, query: str, documents: list[Any], top_k: int | None = None, **options: Any) -> dict[str, Any]:
-        return {
-            "answers": self.run_batch([query], [documents], top_k, options.get("no_answer_threshold"))["answers"][0]
-        }
-
-    def run_batch(
-        self,
-        query: list[str],
-        documents: list[list[Any]],
-        top_k: int | None = None,
-        no_answer_threshold: float | None = None,
-    ) -> dict[str, Any]:
-        settings = tuple((name, getattr(self, name)) for name in _READER_SETTINGS)
-        job = ReadJob(settings, list(query), list(documents), top_k, no_answer_threshold)
-        return {"answers": unwrap(self.pending.wait(self._batcher.submit(job, size=len(query))))}
-
-
-@dataclass(frozen=True)
-class FillJob:
-    encoded: list[Any]
-    top_k: int
-    targets: tuple[str, ...] | None
-
-    def key(self) -> Hashable:
-        return (self.top_k, self.targets)
-
-
-class FillMaskRunner:
-    """Runs a batch of :class:`FillJob` as one ``predict_encoded`` per (top_k, targets) group."""
-
-    def __init__(self, fill_mask: Any) -> None:
-        self.fill_mask = fill_mask
-
-    def __call__(self, jobs: list[FillJob]) -> list[Any]:
-        results: list[Any] = [None] * len(jobs)
-        for positions in group_by_key(jobs).values():
-            group = [jobs[p] for p in positions]
-            for position, found in zip(positions, self._group(group), strict=True):
-                results[position] = found
-        return results
-
-    def _single(self, job: FillJob) -> Any:
-        return self._group([job])[0]
-
-    def _group(self, group: list[FillJob]) -> list[Any]:
-        encoded = [item for job in group for item in job.encoded]
-        targets = list(group[0].targets) if group[0].targets is not None else None
-        try:
-            found = self.fill_mask.predict_encoded(encoded, top_k=group[0].top_k, targets=targets)
-        except Exception:
-            if len(group) == 1:
-                raise
-            return [_outcome(functools.partial(self._single, job)) for job in group]
-        return _split(found, [len(job.encoded) for job in group])
-
-
-class BatchedFillMask:
-    """Stands in for a :class:`~docqa.fill_mask.FillMask`: ``encode`` runs here, ``predict_encoded`` batched."""
-
-    def __init__(self, fill_mask: Any, batcher: MicroBatcher) -> None:
-        self._fill_mask = fill_mask
-        self._batcher = batcher
-        self.pending = PendingCalls()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name == "pending":
-            raise AttributeError(name)
-        return getattr(self._fill_mask, name)
-
-    def predict_encoded(self, encoded: list[Any], top_k: int = 5, targets: list[str] | None = None) -> list[Any]:
-        job = FillJob(list(encoded), top_k, tuple(targets) if targets is not None else None)
-        return unwrap(self.pending.wait(self._batcher.submit(job, size=len(encoded))))
-
-
-def _split(items: list[Any], sizes: list[int]) -> list[list[Any]]:
-    """``items`` cut into consecutive pieces of ``sizes`` (one piece per job of a batch)."""
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(items[start : start + size])
-        start += size
-    return pieces
+    async def run_batch(self, **arguments: Any) -> Any:
+        items = {name: list(value) for name, value in arguments.items() if self._per_item[name]}
+        shared = tuple(sorted((name, value) for name, value in arguments.items() if not self._per_item[name]))
+        job = BatchJob(self.component.run_batch, items, shared)
+        return await self.batcher.run(job, job.size)

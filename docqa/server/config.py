@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from docqa.server.limits import Limits
 
-@dataclass(frozen=True)
-class Limits:
-    """Per-request limits; a request beyond one is refused with 413 (body) or 422 naming the limit."""
-
-    max_body_bytes: int = 10 * 1024 * 1024
-    max_items: int = 64  #: queries per /query, pairs or texts per /score
-    max_documents: int = 1000  #: documents per POST /documents (JSON) and results per /documents/search
-    max_query_chars: int = 1000  #: a query or question
-    max_context_chars: int = 100_000  #: a /score context or text, a written document
-    max_top_k: int = 100
+__all__ = ["Batching", "Limits", "ServerConfig"]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,17 @@
-"""What a running server holds: the store (behind one lock, with its write-ahead log), the models loading in the
-background, their batchers, and the periodic checkpoint."""
+"""What a running server holds: the store and its write-ahead log, the served pipeline, the models loading in the
+background, one micro-batcher per model, and the periodic checkpoint.
+
+Consistency is the store's: each of its reads and writes is atomic to the others (see
+:class:`~docqa.document_stores.InMemoryDocumentStore`), so the server holds no lock around a read, and none around
+any model call. ``write_lock`` only keeps writes, deletes and checkpoints one at a time (a delete by filter is a
+search then a delete; a checkpoint saves the store and starts a new log): a write waits for at most another
+write, a delete or a checkpoint, never for a model or a query.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import threading
@@ -12,16 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from docqa.errors import DocqaError
+from docqa.readers.settings import ReaderSettings
 from docqa.schema import Document
-from docqa.server.batching import FillMaskRunner, MicroBatcher, ReaderRunner
+from docqa.server.batching import BatchedComponent, BatchJob, MicroBatcher, run_jobs
 from docqa.server.config import ServerConfig
 from docqa.server.metrics import ServerMetrics
 
 logger = logging.getLogger("docqa.server")
 
+#: The models the server loads besides the served pipeline's components (named after them).
+READER, FILL_MASK, DOCUMENT_EMBEDDER = "reader", "fill-mask", "document-embedder"
+_READER_VIEWS = 64  #: reader views (distinct request settings) kept at once
+
 
 class NotReady(DocqaError):
-    """A model or the store is still loading, or failed to load (HTTP 503)."""
+    """A model or the store is still loading (HTTP 503 with Retry-After)."""
+
+
+class LoadFailed(DocqaError):
+    """A model or the store failed to load (HTTP 503, naming the error; retrying will not help)."""
 
 
 class Unavailable(DocqaError):
@@ -29,28 +47,21 @@ class Unavailable(DocqaError):
 
 
 class ServerState:
-    """The server's resources; :meth:`start` loads them on a background thread so the server listens at once.
-
-    Store access (retrieval, writes, deletes) is serialized by ``store_lock``: a query never sees a half-applied
-    write. Writes, deletes and checkpoints also take ``write_lock``, one at a time: a checkpoint holds
-    ``store_lock`` only to compact the store, and queries go on while it writes the snapshot (saving only reads
-    the store). Model calls run outside both, on each model's batcher thread.
-    """
+    """The server's resources; :meth:`start` loads them on a background thread so the server listens at once."""
 
     def __init__(self, config: ServerConfig, metrics: ServerMetrics) -> None:
         self.config = config
         self.metrics = metrics
         self.store: Any = None
-        self.qa: Any = None
-        self.reader: Any = None
-        self.fill_mask: Any = None
-        self.embedder: Any = None
-        self.reader_batcher: MicroBatcher | None = None
-        self.fill_mask_batcher: MicroBatcher | None = None
+        self.qa: Any = None  #: the served ExtractiveQAPipeline, run whole by /query
+        self.reader_name = READER
+        self.models: dict[str, Any] = {}  #: loaded models by name: pipeline components, fill-mask, embedder
+        self.batchers: dict[str, MicroBatcher] = {}
+        self.overrides: dict[str, BatchedComponent] = {}  #: the pipeline's batched components
+        self._reader_views: Callable[[ReaderSettings], Any] = lambda settings: None
         self.wal: Any = None
-        self.store_lock = threading.Lock()
         self.write_lock = threading.Lock()
-        self.embed_lock = threading.Lock()
+        self._changes = threading.Lock()  # guards loading and errors
         self.loading: list[str] = self._planned()
         self.errors: dict[str, str] = {}
         self._dirty_since: float | None = None
@@ -58,13 +69,13 @@ class ServerState:
         self._threads: list[threading.Thread] = []
 
     def _planned(self) -> list[str]:
-        planned = []
-        if self.config.store is not None or self.config.pipeline is not None:
-            planned.append("store")
-        if self.config.model is not None or self.config.store is not None or self.config.pipeline is not None:
-            planned.append("reader")
-        if self.config.fill_mask_model is not None:
-            planned.append("fill_mask")
+        config, planned = self.config, []
+        if config.store is not None or config.pipeline is not None:
+            planned.append("store")  # its pipeline's components are planned once the pipeline is read
+        elif config.model is not None:
+            planned.append(READER)
+        if config.fill_mask_model is not None:
+            planned.append(FILL_MASK)
         return planned
 
     # ---------------------------------------------------------------------------------------- loading
@@ -78,61 +89,63 @@ class ServerState:
         self._threads.append(thread)
 
     def _load_all(self) -> None:
-        steps: list[tuple[str, Callable[[], None]]] = [
-            ("store", self._load_store),
-            ("reader", self._load_reader),
-            ("fill_mask", self._load_fill_mask),
-        ]
-        for name, step in steps:
-            if name in self.loading:
-                self._step(name, step)
-            if name == "store" and self.store is not None and self.store.embedding_model is not None:
-                self.loading.append("embedder")  # planned before the reader is done: /ready never flickers to 200
-        if "embedder" in self.loading:
-            self._step("embedder", self._load_embedder)
+        if "store" in self.loading:
+            self._step("store", self._load_store)
+        if READER in self.loading and self.qa is None:
+            self._step(READER, self._load_reader)
+        for name in self._pipeline_names():
+            self._step(name, functools.partial(self._warm_component, name))
+        if DOCUMENT_EMBEDDER in self.loading:
+            self._step(DOCUMENT_EMBEDDER, self._load_document_embedder)
+        if FILL_MASK in self.loading:
+            self._step(FILL_MASK, self._load_fill_mask)
 
     def _step(self, name: str, step: Callable[[], None]) -> None:
         try:
             step()
-        except Exception as error:  # reported by /ready and the endpoints needing it
+        except Exception as error:  # reported by /ready, /health and the endpoints needing it
             message = str(error) if isinstance(error, DocqaError) else f"{type(error).__name__}: {error}"
-            self.errors[name] = message.splitlines()[0] if message else type(error).__name__
+            with self._changes:
+                self.errors[name] = message.splitlines()[0] if message else type(error).__name__
             logger.error("docqa serve: loading the %s failed: %s", name, self.errors[name])
         finally:
-            self.loading.remove(name)
+            with self._changes:
+                self.loading.remove(name)
+
+    def _pipeline_names(self) -> list[str]:
+        return list(self.qa.pipeline.components) if self.qa is not None else []
 
     def _load_store(self) -> None:
-        if self.config.pipeline is not None:
-            self._load_pipeline()
-            return
-        from docqa.document_stores.in_memory import InMemoryDocumentStore
-        from docqa.pipelines import ExtractiveQAPipeline
-
-        assert self.config.store is not None
-        directory = Path(self.config.store)
-        store = InMemoryDocumentStore(path=str(directory))
-        self._attach_log(store)
-        self.qa = ExtractiveQAPipeline.bm25(
-            store,
-            model=self.config.model or _default_reader(),
-            retriever_top_k=self.config.retriever_top_k,
-            reader_parameters={"dtype": self.config.dtype or "auto"},
-        )
-        self.store = store
-
-    def _load_pipeline(self) -> None:
         from docqa.core.pipeline import Pipeline
         from docqa.pipelines import ExtractiveQAPipeline
 
-        assert self.config.pipeline is not None
-        reader = {key: value for key, value in (("model", self.config.model), ("dtype", self.config.dtype)) if value}
-        overrides = {"reader": reader} if reader else None
-        pipeline = Pipeline.load(self.config.pipeline, overrides=overrides, allowed_modules=self.config.allowed_modules)
-        self.qa = ExtractiveQAPipeline.from_pipeline(pipeline)
-        stores = list(pipeline.document_stores.values())
-        if stores:
-            self._attach_log(stores[0])
-            self.store = stores[0]
+        config = self.config
+        if config.pipeline is not None:
+            reader = {key: value for key, value in (("model", config.model), ("dtype", config.dtype)) if value}
+            overrides = {"reader": reader} if reader else None
+            pipeline = Pipeline.load(config.pipeline, overrides=overrides, allowed_modules=config.allowed_modules)
+            qa = ExtractiveQAPipeline.from_pipeline(pipeline)
+            stores = list(pipeline.document_stores.values())
+            store = stores[0] if stores else None
+        else:
+            from docqa.document_stores.in_memory import InMemoryDocumentStore
+
+            assert config.store is not None
+            store = InMemoryDocumentStore(path=str(Path(config.store)))
+            model = config.model or _default_reader()
+            qa = ExtractiveQAPipeline.bm25(
+                store,
+                model=model,
+                retriever_top_k=config.retriever_top_k,
+                reader_parameters={"dtype": config.dtype or "auto"},
+            )
+        if store is not None:
+            self._attach_log(store)
+        self.store, self.qa, self.reader_name = store, qa, qa.reader
+        extra = [DOCUMENT_EMBEDDER] if getattr(store, "embedding_model", None) is not None else []
+        with self._changes:  # planned before "store" is done: /ready never flickers to 200
+            after = self.loading.index("store") + 1
+            self.loading[after:after] = [*qa.pipeline.components, *extra]
 
     def _attach_log(self, store: Any) -> None:
         """Give a store with a path its write-ahead log (saving it first if it was never saved)."""
@@ -144,44 +157,51 @@ class ServerState:
             store.save()
         self.wal = WriteAheadLog.attach(store, holder=f"docqa serve (pid {os.getpid()})")
 
-    def _load_reader(self) -> None:
-        if self.qa is not None:
-            reader = self.qa.pipeline.get_component(self.qa.reader)
-        else:
-            from docqa.readers.extractive_reader import ExtractiveReader
+    def _warm_component(self, name: str) -> None:
+        """Load one component of the served pipeline; one with ``run_batch`` gets a micro-batcher."""
+        component = self.qa.pipeline.get_component(name)
+        component.warm_up()
+        if callable(getattr(component, "run_batch", None)):
+            self._serve_model(name, component)
+            self.overrides[name] = BatchedComponent(component, self.batchers[name])
 
-            reader = ExtractiveReader(model=self.config.model or _default_reader(), dtype=self.config.dtype or "auto")
+    def _load_reader(self) -> None:
+        from docqa.readers.extractive_reader import ExtractiveReader
+
+        reader = ExtractiveReader(model=self.config.model or _default_reader(), dtype=self.config.dtype or "auto")
         reader.warm_up()
-        self.reader = reader
-        self.reader_batcher = self._batcher("reader", ReaderRunner(reader))
+        self._serve_model(READER, reader)
 
     def _load_fill_mask(self) -> None:
         from docqa.fill_mask import FillMask
 
         fill_mask = FillMask(model=str(self.config.fill_mask_model), dtype=self.config.dtype or "auto")
         fill_mask.warm_up()
-        self.fill_mask = fill_mask
-        self.fill_mask_batcher = self._batcher("fill_mask", FillMaskRunner(fill_mask))
+        self._serve_model(FILL_MASK, fill_mask)
 
-    def _load_embedder(self) -> None:
+    def _load_document_embedder(self) -> None:
         from docqa.embedders import SentenceTransformersDocumentEmbedder
 
-        embedder = SentenceTransformersDocumentEmbedder(model=self.store.embedding_model)
+        embedder = SentenceTransformersDocumentEmbedder(model=self.store.embedding_model, progress_bar=False)
         embedder.warm_up()
-        self.embedder = embedder
+        self._serve_model(DOCUMENT_EMBEDDER, embedder)
 
-    def _batcher(self, name: str, runner: Callable[[list[Any]], list[Any]]) -> MicroBatcher:
+    def _serve_model(self, name: str, model: Any) -> None:
+        """Make ``model`` servable: its micro-batcher (and its queue depth in the metrics)."""
         batching = self.config.batching
         batcher = MicroBatcher(
             name,
-            runner,
+            run_jobs,
             max_batch=batching.max_batch,
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
             on_batch=self.metrics.observe_batch,
         )
         self.metrics.track_queue(name, lambda: batcher.depth)
-        return batcher
+        self.batchers[name] = batcher
+        self.models[name] = model
+        if name == self.reader_name:
+            self._reader_views = functools.lru_cache(maxsize=_READER_VIEWS)(model.with_settings)
 
     # ------------------------------------------------------------------------------------------ access
     @property
@@ -189,39 +209,65 @@ class ServerState:
         return not self.loading and not self.errors
 
     def need(self, *names: str) -> None:
-        """Raise unless every one of ``names`` (store, reader, fill_mask, embedder) is loaded."""
+        """Raise unless every one of ``names`` (the store, a model) is loaded."""
+        with self._changes:
+            loading, errors = set(self.loading), dict(self.errors)
         for name in names:
-            if name in self.loading:
-                raise NotReady(f"the {name.replace('_', '-')} is still loading: retry shortly (see GET /ready)")
-            if name in self.errors:
-                raise NotReady(f"the {name.replace('_', '-')} failed to load: {self.errors[name]}")
-            if getattr(self, name) is None:
-                raise Unavailable(_MISSING[name])
+            known = self.store is not None if name == "store" else name in self.models or name in self._pipeline_names()
+            if not known and name not in loading and name not in errors and "store" in loading | errors.keys():
+                name = "store"  # the pipeline's models are known once the store's pipeline is read
+            if name in loading:
+                raise NotReady(f"the {name} is still loading: retry shortly (see GET /ready)")
+            if name in errors:
+                raise LoadFailed(f"the {name} failed to load: {errors[name]}")
+            if not known:
+                raise Unavailable(_MISSING.get(name, f"this server has no {name}"))
+
+    def need_pipeline(self) -> None:
+        """Raise unless the served pipeline, its store and every one of its components are loaded."""
+        self.need("store")
+        self.need(*self._pipeline_names())
+
+    def reader(self, settings: ReaderSettings) -> BatchedComponent:
+        """The served reader with a request's ``settings`` (a view sharing the loaded model, one per distinct
+        settings, so that requests asking for the same settings share batches), through its micro-batcher."""
+        name = self.reader_name
+        self.need(name)
+        view = self._reader_views(settings)
+        return BatchedComponent(view, self.batchers[name])
+
+    def pipeline_batchers(self) -> list[MicroBatcher]:
+        return [self.batchers[name] for name in self.overrides]
 
     @property
     def writes_allowed(self) -> bool:
         return self.config.writes_possible and (self.store is None or getattr(self.store, "path", None) is not None)
 
-    def retrieve(self, queries: list[str], top_k: int | None, filters: dict[str, Any] | None) -> list[list[Document]]:
-        """The passages the reader reads for each query, retrieved under the store lock."""
-        with self.store_lock:
-            return [self.qa.retrieve(query, top_k_retriever=top_k, filters=filters) for query in queries]
+    async def answer(
+        self, queries: list[str], top_k: int | None, filters: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """The served pipeline run whole for ``queries``: ``{"answers", "documents"}`` per query."""
+        overrides = {name: proxy.run_batch for name, proxy in self.overrides.items()}
+        return await self.qa.run_batch_async(queries, top_k_reader=top_k, filters=filters, overrides=overrides)
 
-    def write(self, documents: list[Document], policy: str) -> int:
+    async def write(self, documents: list[Document], policy: str) -> int:
+        """Embed ``documents`` when the store has an embedding model (batched, holding no lock), then write them."""
         if self.store.embedding_model is not None and documents:
-            documents = self._embedded(documents)
-        with self.write_lock, self.store_lock:
+            self.need(DOCUMENT_EMBEDDER)
+            embedder = self.models[DOCUMENT_EMBEDDER]
+            job = BatchJob(embedder.run, {"documents": documents})
+            documents = (await self.batchers[DOCUMENT_EMBEDDER].run(job, job.size))["documents"]
+        return await asyncio.to_thread(self._write, documents, policy)
+
+    def _write(self, documents: list[Document], policy: str) -> int:
+        with self.write_lock:
             written = int(self.store.write_documents(documents, policy=policy))
             self._touched()
         return written
 
-    def _embedded(self, documents: list[Document]) -> list[Document]:
-        self.need("embedder")
-        with self.embed_lock:
-            return list(self.embedder.run(documents=documents)["documents"])
-
     def delete(self, ids: list[str] | None, filters: dict[str, Any] | None) -> int:
-        with self.write_lock, self.store_lock:
+        """Delete by ``ids``, by ``filters``, or everything when both are None; how many were deleted."""
+        with self.write_lock:
             before = self.store.count_documents()
             if ids is None:
                 ids = [doc.id for doc in self.store.filter_documents(filters, return_embedding=False)]
@@ -246,12 +292,12 @@ class ServerState:
         return too_old or self.wal.size_bytes >= self.config.checkpoint_bytes
 
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into a new snapshot; writes wait meanwhile, queries do not."""
+        """Fold the write-ahead log into a new snapshot; writes wait meanwhile, queries do not (the store's own
+        lock is held only while it compacts; saving then only reads the store)."""
         if self.wal is None:
             return
         with self.write_lock:
-            with self.store_lock:
-                self.store.compact()  # the one step of a save that changes the store
+            self.store.compact()
             try:
                 self.wal.checkpoint(self.store)
                 self._dirty_since = None
@@ -262,9 +308,8 @@ class ServerState:
         self._stop.set()
         if self._dirty_since is not None:
             self.checkpoint()
-        for batcher in (self.reader_batcher, self.fill_mask_batcher):
-            if batcher is not None:
-                batcher.close()
+        for batcher in self.batchers.values():
+            batcher.close()
         if self.wal is not None:
             with self.write_lock:
                 self.wal.close()  # releases the store's writer lock
@@ -272,9 +317,9 @@ class ServerState:
 
 _MISSING = {
     "store": "this server has no document store: start docqa serve with --store DIR or --pipeline FILE",
-    "reader": "this server has no reader: start docqa serve with --model M",
-    "fill_mask": "this server has no fill-mask model: start docqa serve with --fill-mask-model M",
-    "embedder": "the store has no embedding model",
+    READER: "this server has no reader: start docqa serve with --model M",
+    FILL_MASK: "this server has no fill-mask model: start docqa serve with --fill-mask-model M",
+    DOCUMENT_EMBEDDER: "the store has no embedding model",
 }
 
 

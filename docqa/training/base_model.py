@@ -55,7 +55,9 @@ def load_base_model(base: str) -> BaseModel:
 
     path = Path(base).expanduser()
     source = str(sentence_transformers_module(path)) if path.is_dir() else base
-    model, tokenizer = load_transformers_model(source, AutoModelForQuestionAnswering, "base model", fast_tokenizer=True)
+    model, tokenizer = load_transformers_model(
+        source, AutoModelForQuestionAnswering, "base model", fast_tokenizer=True, parameter="base"
+    )
     config = model.config
     if config.model_type not in ENCODER_TYPES or getattr(config, "is_encoder_decoder", False):
         raise ModelLoadError(

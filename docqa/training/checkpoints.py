@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from docqa.errors import ComponentError
-from docqa.evaluation._files import atomic_write_text
+from docqa.files import atomic_write_text
 
 TRAINING_FILE = "docqa_training.json"
 TRAINER_STATE = "trainer_state.pt"

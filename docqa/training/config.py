@@ -20,7 +20,8 @@ class TrainingConfig:
     """What to train from (``base``: hub id or folder), on what (``train``, ``dev``: SQuAD JSON files), where to
     write (``out``), and how.
 
-    ``max_steps`` (optimizer steps) overrides ``epochs`` when it is reached first; the warm-up is the fraction
+    ``max_steps`` (optimizer steps) overrides ``epochs``, as in transformers' Trainer: the run takes that many steps,
+    over as many epochs as they need (the last one possibly cut short); the warm-up is the fraction
     ``warmup`` of all optimizer steps; one optimizer step sees ``batch_size * grad_acc`` windows. ``save_steps``
     adds a checkpoint every that many optimizer steps to the one at each epoch end. ``precision`` ``"auto"``
     uses bf16 (else fp16) autocast on CUDA and fp32 elsewhere.

@@ -120,24 +120,11 @@ class SquadTrainingSet:
         cls, data: Any, source: str = "<squad>", sha256: str = "", max_shift: int = DEFAULT_MAX_SHIFT
     ) -> SquadTrainingSet:
         """Validate the parsed JSON of a SQuAD file (the structure is checked as for evaluation)."""
-        SquadDataset.from_json(data, source=source)  # one-line errors for anything that is not SQuAD
-        version, reason = detect_version(data)
+        dataset = SquadDataset.from_json(data, source=source)  # one-line errors for anything that is not SQuAD
+        version, reason = dataset.squad_version, dataset.version_reason
         validator = _Validator(version == "v2.0", max_shift)
         questions = [q for q in (validator.check(qa, context) for qa, context in _raw_questions(data)) if q]
         return cls(source, version, reason, tuple(questions), validator.report(), sha256)
-
-
-def detect_version(data: dict[str, Any]) -> tuple[str, str]:
-    """``("v2.0" | "v1.1", why)``: v2.0 when any question has ``is_impossible`` (or no answers), or the file says
-    so in ``version``."""
-    qas = [qa for qa, _ in _raw_questions(data)]
-    if any("is_impossible" in qa for qa in qas):
-        return "v2.0", "questions carry is_impossible"
-    if str(data.get("version", "")).startswith(("v2", "2")):
-        return "v2.0", f"the file's version is {data['version']!r}"
-    if any(not qa.get("answers") for qa in qas):
-        return "v2.0", "some questions have no answers"
-    return "v1.1", "no question carries is_impossible and every question has an answer"
 
 
 def _raw_questions(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:

@@ -87,15 +87,16 @@ def train_reader(
     *,
     resume: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     log: Callable[[str], None] = logger.info,
     on_step: StepCallback | None = None,
 ) -> TrainingResult:
     """Fine-tune ``config.base`` on ``config.train`` and save the best model in ``config.out``.
 
     ``resume`` continues from the last checkpoint in ``config.out`` (same settings and data required);
-    ``overwrite`` replaces a non-empty ``config.out``. ``log`` receives one-line messages (the SQuAD mode, the
-    validation report, evaluation results). Bad input raises a one-line :class:`~docqa.errors.DocqaError`.
+    ``overwrite`` replaces a non-empty ``config.out``. ``progress``: progress bars on stderr (``None``: only when
+    stderr is a terminal). ``log`` receives one-line messages (the SQuAD mode, the validation report, the steps
+    and epochs, evaluation results). Bad input raises a one-line :class:`~docqa.errors.DocqaError`.
 
     Example::
 
@@ -140,6 +141,20 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def planned_steps(epochs: int, max_steps: int | None, steps_per_epoch: int) -> tuple[int, int]:
+    """``(optimizer steps, epochs started)`` of a run: ``epochs`` whole epochs, unless ``max_steps`` is given, which
+    overrides them (as in transformers' Trainer): that many steps, over as many epochs as they take (the last one
+    possibly cut short)."""
+    if max_steps is None:
+        return epochs * steps_per_epoch, epochs
+    return max_steps, math.ceil(max_steps / steps_per_epoch)
+
+
+def _disabled(progress: bool | None) -> bool | None:
+    """tqdm's ``disable``: ``None`` (progress not decided) hides the bar unless stderr is a terminal."""
+    return None if progress is None else not progress
+
+
 def epoch_order(count: int, seed: int, epoch: int) -> np.ndarray:
     """The order windows are seen in during ``epoch``: a function of ``(seed, epoch)`` only."""
     return np.random.default_rng([seed, epoch]).permutation(count)
@@ -155,7 +170,7 @@ class _Run:
         dev_hash: str | None,
         base: BaseModel,
         log: Callable[[str], None],
-        progress: bool,
+        progress: bool | None,
         on_step: StepCallback | None,
     ) -> None:
         import torch
@@ -179,16 +194,23 @@ class _Run:
         )
         self.batches_per_epoch = math.ceil(len(self.windows) / config.batch_size)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / config.grad_acc)
-        self.total_steps = config.epochs * self.steps_per_epoch
-        if config.max_steps is not None:
-            self.total_steps = min(self.total_steps, config.max_steps)
+        self.total_steps, self.epochs = planned_steps(config.epochs, config.max_steps, self.steps_per_epoch)
         self.optimizer, self.scheduler = self._optimizer()
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
         self.state = TrainingState()
         log(
             f"{len(self.windows)} training windows ({config.max_seq_len} tokens, stride {config.doc_stride}); "
-            f"{self.total_steps} optimizer steps of {config.batch_size} x {config.grad_acc} windows; "
+            f"{self.total_steps} optimizer steps of {config.batch_size} x {config.grad_acc} windows"
+            f"{self._epochs_note()}; "
             f"device {self.device}, {'fp32' if self.autocast_dtype is None else str(self.autocast_dtype)[6:]}"
+        )
+
+    def _epochs_note(self) -> str:
+        if self.config.max_steps is None:
+            return f" ({self.epochs} epochs of {self.steps_per_epoch})"
+        return (
+            f" (--max-steps {self.config.max_steps} overrides --epochs {self.config.epochs}: "
+            f"{self.total_steps / self.steps_per_epoch:.3g} epochs of {self.steps_per_epoch})"
         )
 
     def _announce(self) -> None:
@@ -219,18 +241,20 @@ class _Run:
     # --- the loop -------------------------------------------------------------------------------------
 
     def train(self) -> TrainingResult:
-        config, state = self.config, self.state
-        bar = tqdm(total=self.total_steps, initial=state.step, unit="step", disable=not self.progress)
+        state = self.state
+        bar = tqdm(total=self.total_steps, initial=state.step, unit="step", disable=_disabled(self.progress))
         with bar:
-            while state.step < self.total_steps and state.epoch < config.epochs:
-                bar.set_description(f"epoch {state.epoch + 1}/{config.epochs}")
+            while state.step < self.total_steps and state.epoch < self.epochs:
+                bar.set_description(f"epoch {state.epoch + 1}/{self.epochs}")
                 self._run_epoch(bar)
         return self._finish()
 
     def _run_epoch(self, bar: Any) -> None:
+        """One epoch (or what is left of it), in the order of ``epoch_order(..., state.epoch)``."""
         state = self.state
-        groups = self._groups(state.epoch)
-        while state.group < len(groups) and state.step < self.total_steps:
+        epoch = state.epoch
+        groups = self._groups(epoch)
+        while state.epoch == epoch and state.group < len(groups) and state.step < self.total_steps:
             loss = self._timed_step(groups[state.group])
             state.group += 1
             bar.update(1)
@@ -428,7 +452,7 @@ class _Run:
         return TrainingResult(self.out, metadata)
 
 
-def evaluate_checkpoint(folder: Path, config: TrainingConfig, progress: bool) -> dict[str, Any]:
+def evaluate_checkpoint(folder: Path, config: TrainingConfig, progress: bool | None = None) -> dict[str, Any]:
     """docqa's SQuAD metrics of the model in ``folder`` on ``config.dev`` (read as the reader will read);
     ``score`` is the F1 at the best no-answer threshold (SQuAD 2.0) or the SQuAD 1.1 F1 of the best spans."""
     from docqa.evaluation import evaluate_reader, squad_v1_metrics

@@ -81,3 +81,29 @@ def test_progress_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[st
     run_batch_file(batch_input, tmp_path / "out.jsonl", BatchEngine("fill-mask"), progress=True, processor=Recorder())
     captured = capsys.readouterr()
     assert "5/5" in captured.err and "rec" in captured.err and captured.out == ""
+
+
+def test_csv_output_resumes_from_its_answered_rows(tmp_path: Path) -> None:
+    import csv
+
+    batch_input = read_batch_input(write_records(tmp_path / "in.jsonl", 4), "fill-mask")
+    out = tmp_path / "out.csv"
+
+    class Echo(Recorder):
+        def __call__(self, records: Sequence[dict[str, Any]], engine: BatchEngine) -> list[dict[str, Any]]:
+            super().__call__(records, engine)
+            return [{"id": record["id"], "predictions": [{"token_str": record["input_string"]}]} for record in records]
+
+    summary = run_batch_file(batch_input, out, BatchEngine("fill-mask"), progress=False, processor=Echo())
+    assert (summary.done, summary.failed) == (5, 1)
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == ["0", "1", "2", "", "3"] and rows[3]["line"] == "4" and rows[3]["error"]
+    assert json.loads(rows[1]["predictions"]) == [{"token_str": "text 1 [MASK]."}]
+    text = out.read_text(encoding="utf-8")
+    out.write_text(text[: text.index("\n3,") + 4], encoding="utf-8")  # killed while writing the last row
+    again = Echo()
+    summary = run_batch_file(batch_input, out, BatchEngine("fill-mask"), resume=True, progress=False, processor=again)
+    assert again.chunks == [[3]] and (summary.done, summary.skipped) == (2, 3)  # the bad line runs again too
+    with out.open(encoding="utf-8", newline="") as handle:
+        assert [row["id"] for row in csv.DictReader(handle)] == ["0", "1", "2", "", "3"]

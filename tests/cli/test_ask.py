@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from docqa.cli import app
 from docqa.document_stores.in_memory import InMemoryDocumentStore
+from docqa.pipelines import BM25_RETRIEVER_WEIGHT, QA_GROUP_BY
 from docqa.readers import DEFAULT_READER_MODEL
 from docqa.schema import SOURCE_END, SOURCE_ID, SOURCE_START, Document
 
@@ -118,7 +119,8 @@ def _pipeline_file(directory: Path, store_dir: Path, model: str) -> Path:
         f"  store: {{type: InMemoryDocumentStore, init_parameters: {{path: {json.dumps(str(store_dir))}}}}}\n"
         "components:\n"
         "  retriever: {type: BM25Retriever, init_parameters: {document_store: store, top_k: 2}}\n"
-        f"  reader: {{type: ExtractiveReader, init_parameters: {{model: {json.dumps(model)}, top_k: 3}}}}\n"
+        f"  reader: {{type: ExtractiveReader, init_parameters: {{model: {json.dumps(model)}, top_k: 3, "
+        f"group_by: {QA_GROUP_BY}, retriever_weight: {BM25_RETRIEVER_WEIGHT}}}}}\n"  # ask --store's reader
         "connections:\n"
         "  - {sender: retriever.documents, receiver: reader.documents}\n",
         encoding="utf-8",

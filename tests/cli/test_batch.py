@@ -93,22 +93,91 @@ def test_bad_records_get_an_error_line_and_the_run_goes_on(tmp_path: Path) -> No
     )
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["batch", str(source), "--out", str(out), "-m", MODEL, "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # every line written, some records failed
     lines = read_jsonl(out)
-    assert [line.get("id") for line in lines] == [1, 2, None, None, 3, 1, 4]
+    assert [line.get("id") for line in lines] == [1, 2, None, None, 3, 4]  # the duplicate id 1 is not written
     errors = [line["error"] for line in lines if "error" in line]
     assert errors[0] == "line 2: question: must be a non-empty string"
     assert errors[1].startswith("line 3: not valid JSON") and lines[2]["line"] == 3
     assert errors[2] == "line 4: id: field required" and lines[3]["line"] == 4
-    assert "no --store or --pipeline" in errors[3] and "already used on line 1" in errors[4]
+    assert "no --store or --pipeline" in errors[3]
     assert "error" not in lines[0] and "error" not in lines[-1]
+    assert result.stderr.strip() == "warning: line 6: id 1 is already used on line 1: not written"
     assert json.loads(result.stdout) | {"seconds": 0, "records_per_second": 0} == {
-        "done": 7,
+        "done": 6,
         "skipped": 0,
-        "failed": 5,
+        "failed": 4,
+        "duplicates": 1,
         "seconds": 0,
         "records_per_second": 0,
     }
+
+
+def test_resume_runs_the_failed_records_again(tmp_path: Path, reader: ExtractiveReader) -> None:
+    records = [{"id": f"q{i}", "question": q, "context": c} for i, (q, c) in enumerate(PAIRS[:3])]
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out.jsonl"
+    assert runner.invoke(app, ["batch", str(source), "--out", str(out), "-m", MODEL]).exit_code == 0
+    answered = read_jsonl(out)
+    failed = [answered[0], {"id": "q1", "error": "the model ran out of memory"}, answered[2]]
+    write_jsonl(out, failed)  # as a run that failed on q1 leaves it
+    for flag in ("--resume", "--retry-errors"):
+        write_jsonl(out, failed)
+        result = runner.invoke(app, ["batch", str(source), "--out", str(out), "-m", MODEL, flag, "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        assert (summary["done"], summary["skipped"], summary["failed"]) == (1, 2, 0)
+        assert sorted(read_jsonl(out), key=lambda line: line["id"]) == answered  # the error line is gone
+
+
+def test_csv_in_and_out_and_folders_of_inputs(tmp_path: Path, reader: ExtractiveReader) -> None:
+    import csv
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    with (folder / "a.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "context"])  # the cards' batch input: no id column
+        writer.writerows(PAIRS[:2])
+    write_jsonl(folder / "b.jsonl", [{"id": "b1", "question": PAIRS[2][0], "context": PAIRS[2][1]}])
+    (folder / "notes.md").write_text("not input", encoding="utf-8")
+    single = runner.invoke(app, ["batch", str(folder / "a.csv"), "--out", str(tmp_path / "a.jsonl"), "-m", MODEL])
+    assert single.exit_code == 0, single.output
+    assert read_jsonl(tmp_path / "a.jsonl") == [
+        expected_line(reader, str(i), q, c) | {"score": pytest.approx(expected_line(reader, "", q, c)["score"])}
+        for i, (q, c) in enumerate(PAIRS[:2])
+    ]
+    out = folder / "answers.csv"  # in the input folder: never read as input
+    result = runner.invoke(app, ["batch", str(folder), "--out", str(out), "-m", MODEL])
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.stderr and "notes.md" in result.stderr
+    again = runner.invoke(app, ["batch", str(folder), "--out", str(out), "-m", MODEL, "--resume", "--json"])
+    assert again.exit_code == 0 and (json.loads(again.stdout)["done"], json.loads(again.stdout)["skipped"]) == (0, 3)
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == ["a.csv:0", "a.csv:1", "b1"]
+    for row, (question, context) in zip(rows, PAIRS[:3], strict=True):
+        expected = expected_line(reader, row["id"], question, context)
+        cells = ("" if expected[key] is None else str(expected[key]) for key in ("answer", "start", "end"))
+        assert (row["answer"], row["start"], row["end"]) == tuple(cells)  # no answer: empty cells
+        assert float(row["score"]) == pytest.approx(expected["score"], abs=1e-6) and row["error"] == ""
+
+
+def test_input_of_no_known_format_is_one_error(tmp_path: Path) -> None:
+    source = tmp_path / "questions.txt"
+    source.write_text("question,context\nWho?,Ann.\nWhat?,A thing.\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    result = runner.invoke(app, ["batch", str(source), "--out", str(out), "-m", MODEL])
+    assert result.exit_code == 1 and not out.exists()
+    assert result.stderr.startswith(f"error: {source}: not JSON Lines") and "*.csv" in result.stderr
+    bad_csv = tmp_path / "q.csv"
+    bad_csv.write_text("query,passage\nWho?,Ann.\n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(bad_csv), "--out", str(out), "-m", MODEL])
+    assert result.exit_code == 1 and "needs a 'question' column" in result.stderr and not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["batch", str(empty), "--out", str(out), "-m", MODEL])
+    assert result.exit_code == 1 and "no batch input files" in result.stderr
 
 
 def test_resume_skips_what_is_done_and_repairs_a_cut_line(tmp_path: Path, reader: ExtractiveReader) -> None:
@@ -171,7 +240,7 @@ def test_fill_mask_records_equal_the_component(tmp_path: Path, mlm_dir: Path) ->
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "input_string": t} for i, t in enumerate(texts)])
     out = tmp_path / "out.jsonl"
     args = ["batch", str(source), "--out", str(out), "--task", "fill-mask", "-m", str(mlm_dir), "-k", "3"]
-    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, args).exit_code == 3  # the text without a mask failed
     lines = read_jsonl(out)
     expected = FillMask(model=str(mlm_dir), top_k=3).predict([texts[i] for i in (0, 1, 3)])
     for line, per_mask in zip([lines[0], lines[1], lines[3]], expected, strict=True):

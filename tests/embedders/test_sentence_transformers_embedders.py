@@ -110,7 +110,7 @@ def test_unloadable_model_gives_one_line_model_load_error(cls, tmp_path: Path) -
     with pytest.raises(ModelLoadError) as info:
         embedder.warm_up()
     message = str(info.value)
-    assert message.startswith(f"no model directory at {missing}") and "--model PATH" in message and "\n" not in message
+    assert message.startswith(f"no model directory at {missing}") and 'model="/path"' in message and "\n" not in message
 
 
 def test_init_parameters_are_kept_as_given() -> None:

@@ -48,6 +48,7 @@ def test_report_handles_synthetic_results_with_unreadable_questions(tmp_path: Pa
     result = EvalResult(
         metrics=squad_v2_metrics(gold, predictions, na_probs, 0.0),
         v1_metrics=None,
+        always_answering=squad_v2_metrics(gold, dict.fromkeys(qids, "x")),
         predictions=predictions,
         na_probs=na_probs,
         span_predictions=dict.fromkeys(qids, "x"),

@@ -113,8 +113,8 @@ def test_open_domain_retrieves_from_all_paragraphs(tiny_bert_qa_dir: Path) -> No
     assert result.open_domain
     assert result.num_questions == 10
     assert result.num_passages == 30
-    every_context = "\n".join(p.context for p in SquadDataset.load(SQUAD).paragraphs)
-    assert all(text in every_context for text in result.span_predictions.values())
+    articles = "\n".join(article.content for article in SquadDataset.load(SQUAD).articles())
+    assert all(text in articles for text in result.span_predictions.values())
     expected = official.evaluate_v2(
         first_questions_data(10), result.predictions, result.na_probs, result.na_prob_thresh
     )

@@ -79,11 +79,20 @@ def test_top_k_gives_a_list_per_pair(squad2_reader: ExtractiveReader) -> None:
     assert response[0][0]["answer"] == "John"
 
 
-def test_one_plain_pair_is_the_list_of_its_answers(squad2_reader: ExtractiveReader) -> None:
-    body = {"inputs": {"question": "What is my name?", "context": "My name is John and I live in Seattle."}}
-    two = answer({**body, "parameters": {"top_k": 2}}, squad2_reader)
-    assert len(two) == 2 and two[0]["answer"] == "John"
-    assert len(answer(body, squad2_reader)) == 1
+def test_one_plain_pair_is_answered_as_its_style_answers_it(squad2_reader: ExtractiveReader) -> None:
+    """Hugging Face ``inputs``: the answer object itself for top_k 1 (or unset), as the Inference API and the
+    pipeline answer; the list for top_k > 1. AzureML ``input_data``: always the cards' list."""
+    pair = {"question": "What is my name?", "context": "My name is John and I live in Seattle."}
+    one = answer({"inputs": pair}, squad2_reader)
+    assert isinstance(one, dict) and one["answer"] == "John"
+    assert answer({"inputs": pair, "parameters": {"top_k": 1}}, squad2_reader) == one
+    two = answer({"inputs": pair, "parameters": {"top_k": 2}}, squad2_reader)
+    assert isinstance(two, list) and len(two) == 2 and two[0] == one
+    assert answer({"input_data": pair}, squad2_reader) == [one]
+    assert answer({"input_data": pair, "params": {"top_k": 2}}, squad2_reader) == two
+    listed = {"question": [pair["question"]], "context": [pair["context"]]}
+    assert answer({"inputs": listed}, squad2_reader) == [one]
+    assert answer({"inputs": listed, "parameters": {"top_k": 2}}, squad2_reader) == [two]
 
 
 def test_handle_impossible_answer(squad2_reader: ExtractiveReader) -> None:

@@ -75,6 +75,22 @@ def test_ranking_follows_model_logits_and_scores_are_sigmoid(tiny_cross_encoder:
     assert all(d.score is None for d in DOCS)  # inputs untouched
 
 
+def test_run_batch_ranks_each_query_by_the_models_logits(tiny_cross_encoder: Path) -> None:
+    queries, lists = [QUERY, "which language is for systems?", "fruit"], [DOCS, DOCS[2:5], []]
+    ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), top_k=3, device="cpu", batch_size=4)
+    found = ranker.run_batch(queries, lists)["documents"]
+    for query, documents, ranked in zip(queries, lists, found, strict=True):
+        if not documents:
+            assert ranked == []
+            continue
+        logits = _direct_logits(tiny_cross_encoder, query, [d.content for d in documents])
+        order = list(np.argsort(-logits, kind="stable")[:3])
+        assert [d.id for d in ranked] == [documents[i].id for i in order]
+        assert [d.score for d in ranked] == pytest.approx(list(1.0 / (1.0 + np.exp(-logits[order]))), abs=1e-5)
+    with pytest.raises(ComponentError, match="2 queries but 1 document lists"):
+        ranker.run_batch([QUERY, QUERY], [DOCS])
+
+
 def test_raw_logits_without_scaling_and_run_top_k(tiny_cross_encoder: Path) -> None:
     logits = _direct_logits(tiny_cross_encoder, QUERY, [d.content for d in DOCS])
     ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), scale_score=False, device="cpu")

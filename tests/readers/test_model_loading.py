@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def _closed_port() -> int:
 def _assert_one_line_naming(error: ModelLoadError, model: str) -> None:
     message = str(error)
     assert "\n" not in message
-    assert model in message and "--model PATH" in message and "HF_HUB_OFFLINE=1" in message
+    assert model in message and 'model="/path"' in message and "HF_HUB_OFFLINE=1" in message
 
 
 def test_unknown_hub_id_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,5 +82,5 @@ def test_a_path_that_is_no_directory_is_named(tmp_path: Path) -> None:
     file = tmp_path / "model.safetensors"
     file.write_bytes(b"")
     for path in (tmp_path / "absent", file):
-        with pytest.raises(ModelLoadError, match=f"^no model directory at {path} "):
+        with pytest.raises(ModelLoadError, match=f"^no model directory at {re.escape(str(path))}; "):
             ExtractiveReader(model=str(path)).warm_up()

@@ -133,7 +133,7 @@ def test_no_answer_is_appended_when_it_ranks_below_top_k() -> None:
 def test_no_answer_winning_is_first_and_list_keeps_top_k() -> None:
     spans = [(0, 0, 5, 1.0), (0, 6, 10, 0.5)]
     answers = rank_answers("q", DOCS, _candidates(spans, [3.0]), 2, True, 0.0)
-    assert [a.text for a in answers] == [None, "alpha"]
+    assert [a.text for a in answers] == [None, "alpha", "beta"]  # top_k counts answers, the no-answer comes on top
 
 
 def test_no_candidates_at_all() -> None:

@@ -2,7 +2,8 @@
 
 - ``serve(*cli_args, env=None, wait_ready=True) -> Server``: a factory; every server it starts is stopped at teardown.
 - ``qa_store``: a saved store with a few short documents (among them the model card's "John ... Hyderabad" one).
-- ``live_server``: one server per module over a copy of ``qa_store`` with the real small reader, ready.
+- ``live_server``: one server for the session over a copy of ``qa_store`` with the real small reader and a tiny
+  fill-mask model, ready (tests that write to it count relative to what they find).
 """
 
 from __future__ import annotations
@@ -59,10 +60,14 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError(f"docqa serve exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
-                if httpx.get(self.url + path, timeout=2.0).status_code == 200:
-                    return
+                response = httpx.get(self.url + path, timeout=2.0)
             except httpx.TransportError:
-                pass
+                time.sleep(0.1)
+                continue
+            if response.status_code == 200:
+                return
+            if "failed to load" in response.text:  # final: the server says retrying will not help
+                raise AssertionError(f"docqa serve: {path} {response.text}\n{self.log.read_text()}")
             time.sleep(0.1)
         raise AssertionError(f"docqa serve: {path} not 200 within {timeout} s:\n{self.log.read_text()}")
 
@@ -131,7 +136,7 @@ def masked_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_masked_lm("bert", tmp_path_factory.mktemp("masked-lm"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(qa_store: Path, masked_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("live")
     store = str(store_copy(qa_store, folder / "store"))

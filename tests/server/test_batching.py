@@ -17,7 +17,7 @@ import httpx
 import pytest
 from test_loading_and_backpressure import metric, start_gated, until
 
-from docqa.server.batching import MicroBatcher
+from docqa.server.batching import BatchJob, MicroBatcher, run_jobs, unwrap
 
 CONTEXTS = [
     "My name is Clara and I live in Vienna.",
@@ -99,3 +99,39 @@ def test_the_clients_of_a_batch_are_gathered_again_when_they_come_back() -> None
         assert batcher.submit(1).result(timeout=30) == 2 and sizes == [1]  # after a batch of its own: at once
     finally:
         batcher.close()
+
+
+class Doubler:
+    """A model stand-in that records its calls and refuses negative items."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[int], int]] = []
+
+    def run_batch(self, items: list[int], factor: int = 2) -> dict[str, list[int]]:
+        self.calls.append((list(items), factor))
+        if any(item < 0 for item in items):
+            raise ValueError(f"negative item in {items}")
+        return {"doubled": [item * factor for item in items]}
+
+
+def test_jobs_of_one_method_and_shared_arguments_run_as_one_call() -> None:
+    model, other = Doubler(), Doubler()
+    jobs = [
+        BatchJob(model.run_batch, {"items": [1, 2]}, (("factor", 2),)),
+        BatchJob(model.run_batch, {"items": [3]}, (("factor", 3),)),  # another factor: its own call
+        BatchJob(other.run_batch, {"items": [4]}, (("factor", 2),)),  # another model: its own call
+        BatchJob(model.run_batch, {"items": [5]}, (("factor", 2),)),
+    ]
+    assert run_jobs(jobs) == [{"doubled": [2, 4]}, {"doubled": [9]}, {"doubled": [8]}, {"doubled": [10]}]
+    assert model.calls == [([1, 2, 5], 2), ([3], 3)] and other.calls == [([4], 2)]
+
+
+def test_a_bad_job_fails_alone() -> None:
+    model = Doubler()
+    jobs = [BatchJob(model.run_batch, {"items": [1]}), BatchJob(model.run_batch, {"items": [-1]}),
+            BatchJob(model.run_batch, {"items": [2]})]  # fmt: skip
+    results = run_jobs(jobs)
+    assert unwrap(results[0]) == {"doubled": [2]} and unwrap(results[2]) == {"doubled": [4]}
+    with pytest.raises(ValueError, match="negative item"):
+        unwrap(results[1])
+    assert model.calls == [([1, -1, 2], 2), ([1], 2), ([-1], 2), ([2], 2)]  # merged, then retried one by one

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,23 @@ def test_fill_mask_score_equals_the_component(client: httpx.Client, masked_lm_di
     assert found.json()[0][0]["score"] == pytest.approx(expected[0][0]["score"], abs=1e-5)
 
 
+PRIYA = "My name is Priya and I live in Thiruvananthapuram, near the sea."
+
+
+@pytest.mark.parametrize("align", [False, True])
+def test_align_to_words_is_honoured(client: httpx.Client, local_reader: ExtractiveReader, align: bool) -> None:
+    """Two-token answers of a word of seven WordPiece tokens: raw offsets cut it, aligned ones do not."""
+    body = {"inputs": {"question": "Where do I live?", "context": PRIYA},
+            "parameters": {"max_answer_len": 2, "top_k": 3, "align_to_words": align}}  # fmt: skip
+    found = client.post("/score", json=body).json()
+    expected = answer_score_request(parse_score_request(body), reader=local_reader)
+    assert [(r["answer"], r["start"], r["end"]) for r in found] == [
+        (r["answer"], r["start"], r["end"]) for r in expected
+    ]
+    cut = [r for r in found if PRIYA[r["start"] - 1].isalnum() or PRIYA[r["end"]].isalnum()]
+    assert bool(cut) != align, found
+
+
 def test_bad_score_request_is_422_naming_the_field(client: httpx.Client) -> None:
     response = client.post("/score", json={"input_data": {"question": ["a", "b"], "context": ["c"]}})
     assert response.status_code == 422
@@ -136,6 +156,7 @@ def test_document_write_search_delete_cycle(client: httpx.Client) -> None:
     filters = {"field": "meta.topic", "operator": "==", "value": "cycle"}
     found = client.post("/documents/search", json={"filters": filters}).json()["documents"]
     assert sorted(d["id"] for d in found) == ["cyc-1", "cyc-2"]
+    assert len(client.post("/documents/search", json={"filters": filters, "top_k": 1}).json()["documents"]) == 1
     assert len(client.post("/documents/search", json={"filters": filters, "limit": 1}).json()["documents"]) == 1
     answer = client.post("/query", json={"query": "What is the capital of Portugal?", "top_k": 1}).json()
     assert answer["answers"][0]["document_id"] in {"cyc-1", None}
@@ -165,16 +186,53 @@ def test_upload_files_converted_and_split(client: httpx.Client) -> None:
 
 
 def test_errors_are_one_line_json(client: httpx.Client) -> None:
-    not_json = client.post("/query", content=b"{not json", headers={"content-type": "application/json"})
-    assert not_json.status_code == 422 and isinstance(not_json.json()["detail"], str)
     missing = client.post("/query", json={"top_k": 2})
-    assert missing.status_code == 422 and "query" in missing.json()["detail"]
+    assert missing.status_code == 422 and "exactly one of 'query' and 'queries'" in missing.json()["detail"]
     extra = client.post("/query", json={"query": "x", "topk": 2})
-    assert extra.status_code == 422 and extra.json()["errors"][0]["loc"] == "body.topk"
+    assert extra.status_code == 422 and extra.json()["errors"][0] == {"loc": "body.topk", "msg": "unknown field"}
     unknown = client.get("/nowhere")
     assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found"}
-    both = client.request("DELETE", "/documents", json={})
-    assert both.status_code == 422 and "exactly one" in both.json()["detail"]
+    none = client.request("DELETE", "/documents", json={})
+    assert none.status_code == 422 and "exactly one of 'ids', 'filters' and 'all'" in none.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/query", "/score", "/documents", "/documents/search"])
+def test_truncated_json_is_400_in_one_readable_line(client: httpx.Client, path: str) -> None:
+    cut = b'{"query": "Where does John live?", "top_k": 2'
+    response = client.post(path, content=cut, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "detail": f"body: not valid JSON (Expecting ',' delimiter at line 1, column {len(cut) + 1})"
+    }
+
+
+def test_empty_content_and_empty_filters_are_refused(client: httpx.Client) -> None:
+    before = _count(client)
+    documents = {"documents": [{"content": "A fine passage."}, {"content": "  "}]}
+    empty = client.post("/documents", json=documents)
+    assert empty.status_code == 422 and empty.json()["errors"] == [
+        {"loc": "body.documents[1].content", "msg": "must be a non-empty string"}
+    ]
+    everything = client.request("DELETE", "/documents", json={"filters": {}})
+    assert everything.status_code == 422, everything.text
+    assert 'to delete them all, send {"all": true}' in everything.json()["detail"]
+    assert _count(client) == before  # nothing written, nothing deleted
+
+
+def test_a_64_mib_body_reads_a_413(live_server: Server) -> None:
+    """The server reads a refused body to its end before answering: a client still sending gets the 413, not a
+    reset connection (http.client sends the whole body before it reads the answer)."""
+    address = httpx.URL(live_server.url)
+    connection = http.client.HTTPConnection(address.host, address.port, timeout=120)
+    try:
+        connection.request(
+            "POST", "/score", body=b"x" * (64 * 1024 * 1024), headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["detail"].endswith("exceeds the limit of 10485760 bytes (--max-body-bytes)")
+    finally:
+        connection.close()
 
 
 def test_metrics_in_prometheus_text(client: httpx.Client) -> None:
@@ -191,11 +249,40 @@ def test_metrics_in_prometheus_text(client: httpx.Client) -> None:
     assert score_requests and score_requests[0] >= 1
 
 
-def test_page_and_openapi(client: httpx.Client) -> None:
-    page = client.get("/")
-    assert page.status_code in (200, 404)
-    if page.status_code == 404:
-        assert "detail" in page.json()
+def test_metrics_name_the_routes_of_the_docs(client: httpx.Client) -> None:
+    for path in ("/docs", "/openapi.json", "/static-offline-docs/swagger-ui.css", "/nowhere"):
+        client.get(path)
+    text = client.get("/metrics").text
+    for route in ("/docs", "/openapi.json", "/static-offline-docs", "unmatched"):
+        assert f'docqa_requests_total{{method="GET",route="{route}",status=' in text, route
+
+
+def test_openapi_is_typed(client: httpx.Client) -> None:
     schema: dict[str, Any] = client.get("/openapi.json").json()
     assert {"/query", "/score", "/documents", "/documents/search", "/documents/count", "/ready"} <= set(schema["paths"])
-    assert client.get("/docs").status_code == 200
+    score = schema["paths"]["/score"]["post"]
+    request = score["requestBody"]["content"]["application/json"]["schema"]
+    assert _refs(request) == {"QARequest", "FillMaskRequest"}  # the union of the formats
+    answers = score["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _refs(answers) == {"QAAnswer", "FillMaskPrediction"}  # the responses per format
+    assert {"score", "start", "end", "answer"} == set(schema["components"]["schemas"]["QAAnswer"]["properties"])
+    query = schema["paths"]["/query"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _refs(query) == {"QueryResult", "QueryResults"}
+    assert "all" in schema["components"]["schemas"]["DeleteRequest"]["properties"]
+    assert "top_k" in schema["components"]["schemas"]["SearchRequest"]["properties"]
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"].rsplit("/", 1)[-1]} if "$ref" in node else set()
+        return found.union(*(_refs(value) for value in node.values()))
+    return set().union(*(_refs(item) for item in node)) if isinstance(node, list) else set()
+
+
+def test_docs_page_takes_everything_from_this_server(client: httpx.Client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    linked = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assert linked and all(link.startswith("/") for link in linked), linked  # no external host
+    for link in linked:
+        assert client.get(link).status_code == 200, link

@@ -69,7 +69,8 @@ def test_items_and_length_limits_are_422_naming_the_limit(client: httpx.Client) 
     _limit_error(client.post("/documents", json=many, headers=AUTH), "limit of 3 (--max-documents)", "documents")
     long_doc = {"documents": [{"content": "y" * 301}]}
     _limit_error(client.post("/documents", json=long_doc, headers=AUTH), "--max-context-chars", "documents[0].content")
-    _limit_error(client.post("/documents/search", json={"limit": 4}), "--max-documents", "limit")
+    _limit_error(client.post("/documents/search", json={"top_k": 4}), "--max-documents", "top_k")
+    _limit_error(client.post("/documents/search", json={"limit": 4}), "--max-documents", "top_k")  # its old name
 
 
 def test_limits_are_refused_before_anything_is_written(client: httpx.Client) -> None:

@@ -6,7 +6,10 @@ wait for files the test creates, so "still loading" and "a model call is running
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -128,3 +131,58 @@ def test_full_queue_is_503_and_a_disconnect_frees_its_slot(
     assert answers["first"].json()["answers"] == answers["last"].json()["answers"]
     assert metric(client, "docqa_batch_size_count", model="reader") == 2  # the abandoned request never ran
     assert depth() == 0
+
+
+def _answer_of(connection: socket.socket) -> int:
+    """The status of the answer waiting on a bare-socket request."""
+    connection.settimeout(120)
+    with connection.makefile("rb") as stream:
+        return int(stream.readline().split()[1])
+
+
+def test_the_default_queue_answers_503_once_full(serve, qa_store: Path, tiny_bert_qa_dir: Path, tmp_path: Path) -> None:
+    """With the defaults (--max-queue 64), 64 requests wait for the held model and the next is refused: each
+    waits on the event loop, not in one of the 40 threads of the thread pool that used to cap them at 40."""
+    gate = tmp_path / "read-gate"
+    server = start_gated(serve, tmp_path, qa_store, tiny_bert_qa_dir, read_gate=gate)
+    server.wait("/ready")
+    client = server.client()
+    waiting = [_raw_query(server) for _ in range(64)]
+    try:
+        until(lambda: metric(client, "docqa_queue_depth", model="reader") == 64, timeout=120)
+        refused = client.post("/query", json=QUERY)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "the reader queue is full (64 requests)" in refused.json()["detail"]
+        gate.touch()
+        assert [_answer_of(connection) for connection in waiting] == [200] * 64
+    finally:
+        for connection in waiting:
+            connection.close()
+
+
+def test_a_model_that_cannot_load_is_named_by_ready_health_and_query(serve, qa_store: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    server = serve("--store", str(store_copy(qa_store, tmp_path / "store")), "--model", str(empty), wait_ready=False)
+    client = server.client()
+    until(lambda: client.get("/ready").json()["loading"] == [])
+    ready = client.get("/ready")
+    error = ready.json()["errors"]["reader"]
+    assert ready.status_code == 503 and str(empty) in error and "\n" not in error
+    assert ready.json()["detail"] == f"the reader failed to load: {error}"
+    assert client.get("/health").json() == {"status": "degraded", "errors": {"reader": error}}
+    query = client.post("/query", json=QUERY)
+    assert query.status_code == 503 and query.json()["detail"] == f"the reader failed to load: {error}"
+    assert "retry-after" not in query.headers  # retrying will not help
+    assert client.get("/documents/count").json()["count"] == 3  # what did load still works
+
+
+def test_a_model_path_that_does_not_exist_stops_serve_at_start(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such-model"
+    command = [sys.executable, "-c", "from docqa.cli import main; main()", "serve", "--model", str(missing)]
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "400"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"error: --model {missing}: no model directory there (give a directory holding config.json and the weights)"
+    ]

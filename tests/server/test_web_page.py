@@ -155,20 +155,20 @@ def check_answers_match(page: Page, body: dict[str, Any]) -> None:
             assert shown["heading"] == NO_ANSWER_TEXT and shown["mark"] is None
             continue
         passage = answer["passage"]
-        source = source_text(passage)
-        assert shown["mark"] == source[answer["start"] : answer["end"]] == answer["text"] == shown["heading"]
+        assert shown["mark"] == source_slice(passage, answer) == answer["text"] == shown["heading"]
         assert shown["before"] == passage["content"][: answer["passage_start"]]
         assert shown["passage"] == passage["content"]
         assert shown["source"] == f"{passage['meta']['file_name']} · characters {answer['start']}–{answer['end']}"
 
 
-def source_text(passage: dict[str, Any]) -> str:
-    """The file this test wrote, or, for a document of the conftest's store (stored whole), the passage itself."""
+def source_slice(passage: dict[str, Any], answer: dict[str, Any]) -> str:
+    """The characters at the answer's offsets into its source: the file this test wrote, or, for a passage of
+    another file (the conftest's store, other tests' uploads), the passage placed at its ``source_start``."""
     name = passage["meta"]["file_name"]
     if name in CORPUS:
-        return CORPUS[name]
-    assert "source_start" not in passage["meta"], passage
-    return str(passage["content"])
+        return CORPUS[name][answer["start"] : answer["end"]]
+    offset = passage["meta"].get("source_start", 0)
+    return str(passage["content"][answer["start"] - offset : answer["end"] - offset])
 
 
 def check_passages_match(page: Page, body: dict[str, Any]) -> None:
@@ -428,3 +428,27 @@ def test_a_model_that_fails_to_load_is_reported_in_one_line(
     expect(page.get_by_role("alert")).to_have_text(message)
     expect(page.locator("#ask-hint")).to_be_hidden()
     shots.take(page, "load-failed")
+
+
+# ---- the API docs ------------------------------------------------------------------------------------
+
+
+def test_api_docs_render_with_the_network_blocked(live_server: Any, page: Page, shots: Shots) -> None:
+    """/docs (Swagger UI) served whole by docqa: with every other host blocked, the operations render."""
+    blocked: list[str] = []
+
+    def this_server_only(route: Any) -> None:
+        if route.request.url.startswith(live_server.url + "/"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", this_server_only)
+    page.goto(live_server.url + "/docs")
+    for path in ("/query", "/score", "/documents", "/documents/search", "/ready"):
+        expect(page.locator(f'.opblock-summary-path[data-path="{path}"]').first).to_be_visible()
+    page.locator('.opblock-summary-path[data-path="/score"]').first.click()  # the typed request body renders
+    expect(page.locator(".opblock-body").first).to_contain_text("handle_impossible_answer")
+    shots.take(page, "api-docs-offline")
+    assert blocked == []

@@ -192,3 +192,24 @@ def test_bad_settings_are_refused_in_one_line() -> None:
         TrainingConfig(base="b", train="t", out="o", warmup=1.5)
     with pytest.raises(ComponentError, match="precision"):
         TrainingConfig(base="b", train="t", out="o", precision="fp8")
+
+
+def test_max_steps_overrides_epochs_and_bars_show_only_on_a_terminal_with_the_right_epoch(
+    tiny_bert_qa_dir: Path, tiny_slice: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import math
+
+    notes: list[str] = []
+    config = small_config(tiny_bert_qa_dir, tiny_slice, tmp_path / "a", epochs=1, batch_size=8, grad_acc=4, max_steps=5)
+    result = train_reader(config, log=notes.append)  # stderr is not a terminal here: no bar
+    steps_per_epoch = math.ceil(math.ceil(result.metadata["windows"] / 8) / 4)
+    assert steps_per_epoch < 5  # so that --max-steps 5 takes more than the one epoch asked for
+    assert result.metadata["steps"] == result.metadata["total_steps"] == 5
+    epochs = math.ceil(5 / steps_per_epoch)
+    assert [e["epoch"] for e in result.epochs] == list(range(1, epochs + 1))
+    assert [e["complete"] for e in result.epochs] == [True] * (epochs - 1) + [5 % steps_per_epoch == 0]
+    assert any("--max-steps 5 overrides --epochs 1" in note for note in notes)
+    assert capsys.readouterr().err == ""
+    train_reader(replace(config, out=str(tmp_path / "b"), max_steps=None, epochs=2), progress=True)
+    bars = capsys.readouterr().err
+    assert "epoch 1/2" in bars and "epoch 2/2" in bars  # the second epoch says so while it runs

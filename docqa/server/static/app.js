@@ -149,7 +149,9 @@
     pollReady();
   }
 
-  const PARTS = { store: "documents", reader: "reader model", fill_mask: "fill-mask model", embedder: "embedding model" };
+  const PARTS = {
+    store: "documents", reader: "reader model", "fill-mask": "fill-mask model", "document-embedder": "embedding model",
+  };
 
   function partNames(names) {
     const words = names.map((name) => PARTS[name] || String(name).replace(/_/g, "-"));

@@ -1,4 +1,4 @@
-"""Writing result files so that a failure never leaves a partial one behind."""
+"""Writing files so that a failure never leaves a partial one behind (results, reports, rewritten batch outputs)."""
 
 from __future__ import annotations
 

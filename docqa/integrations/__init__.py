@@ -1,0 +1,1 @@
+"""docqa inside other frameworks: :mod:`docqa.integrations.haystack` (haystack-ai components and stores)."""
