@@ -17,7 +17,7 @@ F1 when always answering (the best span, whatever the no-answer score); NoAns ac
 answer (a text or "no answer") and the best span equal docqa fp32's; the subprocess's peak RSS; speed
 relative to the faster peer. Run from the repository root::
 
-    python bench/reader_real.py                 # both tables (about 12 minutes on 2 idle cores)
+    python bench/reader_real.py                 # both tables (about 14 minutes on 2 idle cores)
     python bench/reader_real.py --limit 100 --long-every 40   # a quick check
     python bench/reader_real.py --systems docqa-onnx-int8,haystack --no-long
 """
@@ -50,14 +50,16 @@ GEOMETRY = {"max_seq_len": 384, "doc_stride": 128, "max_query_length": 64, "max_
 
 #: docqa's variants: ExtractiveReader keyword arguments.
 DOCQA_SYSTEMS: dict[str, dict[str, Any]] = {
-    "docqa-torch": {"backend": "torch"},
+    "docqa-torch": {"backend": "torch", "dtype": "float32"},
+    "docqa-torch-bf16": {"backend": "torch", "dtype": "bfloat16"},
     "docqa-onnx-plain": {"backend": "onnx", "onnx_optimize": False},
     "docqa-onnx": {"backend": "onnx"},
     "docqa-torch-int8": {"backend": "torch", "quantize": True},
     "docqa-onnx-int8": {"backend": "onnx", "quantize": True},
 }
 LABELS = {
-    "docqa-torch": "docqa torch fp32 (`run_batch`, the default)",
+    "docqa-torch": 'docqa torch fp32 (`run_batch`, `dtype="float32"`)',
+    "docqa-torch-bf16": 'docqa torch bf16 (`dtype="auto"` on a CPU with native bf16)',
     "docqa-onnx-plain": 'docqa `backend="onnx", onnx_optimize=False` (plain graph)',
     "docqa-onnx": 'docqa `backend="onnx"` (fused-attention graph)',
     "docqa-torch-int8": "docqa `quantize=True` (torch int8 dynamic)",
@@ -67,7 +69,7 @@ LABELS = {
 }
 PEERS = ("transformers", "haystack")
 REFERENCE = "docqa-torch"
-LONG_SYSTEMS = ("docqa-torch", "docqa-onnx", "docqa-onnx-int8", *PEERS)
+LONG_SYSTEMS = ("docqa-torch", "docqa-torch-bf16", "docqa-onnx", "docqa-onnx-int8", *PEERS)
 
 #: Both peers read the job written by ``run_system`` and write the same result layout as ``docqa_side``.
 PEER_COMMON = r"""
@@ -79,7 +81,9 @@ def peak_rss_mib():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 def finish(seconds, predictions):
-    json.dump({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "predictions": predictions}, open(sys.argv[2], "w"))
+    gpu = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+    result = {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "peak_gpu_mib": gpu, "predictions": predictions}
+    json.dump(result, open(sys.argv[2], "w"))
 questions, contexts, g = job["questions"], job["contexts"], job["geometry"]
 """
 
@@ -87,7 +91,7 @@ TRANSFORMERS_SIDE = (
     PEER_COMMON
     + r"""
 from transformers import pipeline
-qa = pipeline("question-answering", model=job["model"], tokenizer=job["model"], device=-1)
+qa = pipeline("question-answering", model=job["model"], tokenizer=job["model"], device=job.get("device", -1))
 options = dict(top_k=2, handle_impossible_answer=True, max_seq_len=g["max_seq_len"], doc_stride=g["doc_stride"],
                max_question_len=g["max_query_length"], max_answer_len=g["max_answer_length"],
                batch_size=job["peer_batch_size"])
@@ -322,6 +326,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-long", action="store_true", help="skip the long-document table")
     args = parser.parse_args()
     args.systems = _systems(parser, args.systems, systems)
+    from docqa.hub import device_dtypes
+
+    if "bfloat16" not in device_dtypes("cpu"):  # no native bf16 here: docqa refuses it, "auto" is fp32
+        args.systems = [s for s in args.systems if s != "docqa-torch-bf16"]
     args.long_systems = [s for s in _systems(parser, args.long_systems, systems) if s in args.systems]
     return args
 

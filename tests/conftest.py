@@ -16,6 +16,9 @@ from shared_assets import SHARED_DIR, SQUAD_DEV_HALF, build_tiny_bert, build_tin
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The suite's oracles compute in float32: "auto" would be bfloat16 on a CPU with native bfloat16 units. Tests of
+# the precision itself ask for it, or delete the variable.
+os.environ.setdefault("DOCQA_DTYPE", "float32")
 
 
 @pytest.fixture(scope="session")

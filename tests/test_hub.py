@@ -9,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from docqa import hub
 from docqa.errors import ComponentError, ModelLoadError
-from docqa.hub import QA_HEAD, hub_reachable, load_local_first, load_transformers_model, resolve_device
+from docqa.hub import (
+    QA_HEAD,
+    check_dtype,
+    cpu_features,
+    hub_reachable,
+    load_local_first,
+    load_transformers_model,
+    resolve_device,
+    resolve_dtype,
+)
 
 
 class RecordingLoader:
@@ -150,3 +160,96 @@ def test_transformers_loader_wraps_unusable_directories(tmp_path: Path) -> None:
 
     with pytest.raises(ModelLoadError, match=r"^could not load fill-mask model '.*' \(.*\); pass a local directory"):
         load_transformers_model(str(tmp_path), AutoModel, "fill-mask model")
+
+
+# --- precision -------------------------------------------------------------------------------------------------
+
+
+def test_dtype_names_are_checked_in_one_line() -> None:
+    assert check_dtype("FillMask", "bfloat16") == "bfloat16"
+    for bad in ("half", "fp16", "torch.float16", None, 16):
+        with pytest.raises(ComponentError) as caught:
+            check_dtype("FillMask", bad)
+        assert str(caught.value) == (
+            f"FillMask: dtype must be one of 'auto', 'float32', 'bfloat16', 'float16', got {bad!r}"
+        )
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file(), reason="the kernel's CPU flags are read on Linux")
+def test_cpu_features_are_the_kernels_flags() -> None:
+    # two independent readings of the processor: PyTorch's cpuinfo (CPUID) and the kernel's flags
+    flags = set(
+        next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    )
+    assert cpu_features() == {"amx_bf16", "avx512_bf16", "amx_fp16", "avx512_fp16"} & flags
+
+
+@pytest.mark.parametrize(
+    "features,native",
+    [
+        (set(), ["float32"]),
+        ({"avx512_bf16"}, ["float32", "bfloat16"]),
+        ({"amx_bf16", "amx_fp16"}, ["float32", "bfloat16", "float16"]),
+        ({"avx512_fp16"}, ["float32", "float16"]),
+    ],
+)
+def test_cpu_half_precision_needs_native_units(
+    monkeypatch: pytest.MonkeyPatch, features: set[str], native: list[str]
+) -> None:
+    import torch
+
+    monkeypatch.delenv("DOCQA_DTYPE", raising=False)
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset(features))
+    assert resolve_dtype("X", "auto", "cpu") is torch.float32  # auto: float32 unless the component allows half
+    has_bf16 = "bfloat16" in native
+    assert resolve_dtype("X", "auto", "cpu", half_on_cpu=True) is (torch.bfloat16 if has_bf16 else torch.float32)
+    for name in ("float32", "bfloat16", "float16"):
+        if name in native:
+            assert resolve_dtype("X", name, "cpu") is getattr(torch, name)
+            continue
+        with pytest.raises(ComponentError) as caught:
+            resolve_dtype("X", name, "cpu")
+        allowed = ", ".join(repr(n) for n in ["auto", *native])
+        assert str(caught.value).startswith(f"X: dtype={name!r} does not run natively on this CPU (")
+        assert str(caught.value).endswith(f"); use {allowed}")
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_cuda_auto_is_bfloat16_where_the_gpu_runs_it(monkeypatch: pytest.MonkeyPatch, bf16: bool) -> None:
+    import torch
+
+    asked = []
+
+    def is_bf16_supported(including_emulation: bool = True) -> bool:
+        asked.append(including_emulation)
+        return bf16
+
+    monkeypatch.delenv("DOCQA_DTYPE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", is_bf16_supported)
+    assert resolve_dtype("X", "auto", "cuda:1") is (torch.bfloat16 if bf16 else torch.float32)
+    assert resolve_dtype("X", "float16", "cuda") is torch.float16
+    assert asked and not any(asked)  # emulated bfloat16 (before Ampere) does not count
+    if not bf16:
+        with pytest.raises(ComponentError, match=r"^X: dtype='bfloat16' does not run natively on device 'cuda'; use"):
+            resolve_dtype("X", "bfloat16", "cuda")
+
+
+def test_docqa_dtype_replaces_auto_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.setenv("DOCQA_DTYPE", "float32")
+    assert resolve_dtype("X", "auto", "cpu", half_on_cpu=True) is torch.float32
+    assert resolve_dtype("X", "bfloat16", "cpu") is torch.bfloat16  # an explicit precision stays
+    monkeypatch.setenv("DOCQA_DTYPE", "bfloat16")
+    assert resolve_dtype("X", "auto", "cpu") is torch.bfloat16
+    monkeypatch.setenv("DOCQA_DTYPE", "float16")  # still checked against the device
+    with pytest.raises(ComponentError, match="dtype='float16' does not run natively on this CPU"):
+        resolve_dtype("X", "auto", "cpu")
+    monkeypatch.setenv("DOCQA_DTYPE", "half")
+    with pytest.raises(ComponentError) as caught:
+        resolve_dtype("X", "auto", "cpu")
+    assert str(caught.value) == (
+        "X (environment variable DOCQA_DTYPE): dtype must be one of 'auto', 'float32', 'bfloat16', 'float16', "
+        "got 'half'"
+    )

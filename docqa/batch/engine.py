@@ -47,6 +47,7 @@ class EngineConfig:
     store: str | None = None  # a store directory or a PostgreSQL DSN (postgresql://..., env:VAR)
     pipeline: Path | None = None
     top_k: int = 5
+    dtype: str | None = None  # the models' precision (docqa.hub.resolve_dtype); None: "auto", or the pipeline's
 
 
 def build_engine(config: EngineConfig, options: QAParameters | FillMaskParameters | None = None) -> BatchEngine:
@@ -55,7 +56,7 @@ def build_engine(config: EngineConfig, options: QAParameters | FillMaskParameter
         from docqa.fill_mask import DEFAULT_FILL_MASK_MODEL, FillMask
 
         model = DEFAULT_FILL_MASK_MODEL if config.model is None else config.model
-        fill_mask = FillMask(model=model, top_k=config.top_k)
+        fill_mask = FillMask(model=model, top_k=config.top_k, dtype=config.dtype or "auto")
         fill_mask.warm_up()
         return BatchEngine("fill-mask", fill_mask=fill_mask, options=options)
     qa_pipeline = _qa_pipeline(config)
@@ -67,7 +68,9 @@ def build_engine(config: EngineConfig, options: QAParameters | FillMaskParameter
 def _reader(config: EngineConfig) -> Any:
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL, ExtractiveReader
 
-    return ExtractiveReader(model=DEFAULT_READER_MODEL if config.model is None else config.model)
+    return ExtractiveReader(
+        model=DEFAULT_READER_MODEL if config.model is None else config.model, dtype=config.dtype or "auto"
+    )
 
 
 def _qa_pipeline(config: EngineConfig) -> Any:
@@ -77,11 +80,15 @@ def _qa_pipeline(config: EngineConfig) -> Any:
     from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
     if config.pipeline is not None:
-        overrides = {"reader": {"model": config.model}} if config.model is not None else None
+        reader = {
+            name: value for name, value in (("model", config.model), ("dtype", config.dtype)) if value is not None
+        }
+        overrides = {"reader": reader} if reader else None
         return ExtractiveQAPipeline.from_pipeline(Pipeline.load(config.pipeline, overrides=overrides))
     if config.store is not None:
         model = DEFAULT_READER_MODEL if config.model is None else config.model
-        return ExtractiveQAPipeline.bm25(open_document_store(config.store), model=model)
+        parameters = {"dtype": config.dtype or "auto"}
+        return ExtractiveQAPipeline.bm25(open_document_store(config.store), model=model, reader_parameters=parameters)
     return None
 
 

@@ -126,6 +126,20 @@ def load_store(path: Path) -> InMemoryDocumentStore:
     raise AssertionError("unreachable")  # handle_errors exits on an error
 
 
+DTYPE_HELP = (
+    "Model precision: auto (bfloat16 on a GPU that runs it natively, else float32), float32, bfloat16 or float16; "
+    "a precision the device cannot run natively is an error."
+)
+
+
+def check_dtype_option(dtype: str | None) -> None:
+    """Fail in one line when ``--dtype`` names no precision (for commands that load their models later)."""
+    from docqa.hub import DTYPES
+
+    if dtype is not None and dtype not in DTYPES:
+        fail(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+
+
 STORE_HELP = "Store directory, or a PostgreSQL DSN (postgresql://... or env:VARIABLE, e.g. env:DOCQA_PG_DSN)."
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from docqa.cli._common import (
+    DTYPE_HELP,
     STORE_HELP,
     fail,
     handle_errors,
@@ -73,6 +74,9 @@ def ask(
         str | None,
         typer.Option("--backend", help="Reader backend: torch (default) or onnx (fp32 ONNX Runtime on CPU)."),
     ] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help=DTYPE_HELP + " Default: auto, or the pipeline's.")
+    ] = None,
     context: Annotated[
         str | None,
         typer.Option(
@@ -91,7 +95,7 @@ def ask(
     """
     question = read_question(question) if context is None or question != "-" else question
     _check_group_by(group_by)
-    reader_options = _reader_options(model, backend, retriever_weight)
+    reader_options = _reader_options(model, backend, dtype, retriever_weight)
     if context is not None:
         from docqa.cli._context import answer_in_context, read_context
 
@@ -129,9 +133,11 @@ def _check_group_by(group_by: str | None) -> None:
         fail(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
 
 
-def _reader_options(model: str | None, backend: str | None, retriever_weight: float | None) -> dict[str, Any]:
+def _reader_options(
+    model: str | None, backend: str | None, dtype: str | None, retriever_weight: float | None
+) -> dict[str, Any]:
     """The reader's init parameters the options set (those given)."""
-    given = {"model": model, "backend": backend, "retriever_weight": retriever_weight}
+    given = {"model": model, "backend": backend, "dtype": dtype, "retriever_weight": retriever_weight}
     return {name: value for name, value in given.items() if value is not None}
 
 

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from docqa.cli._common import STORE_HELP, error_console, fail, handle_errors, print_json, warn
+from docqa.cli._common import (
+    DTYPE_HELP,
+    STORE_HELP,
+    check_dtype_option,
+    error_console,
+    fail,
+    handle_errors,
+    print_json,
+    warn,
+)
 from docqa.document_stores.postgres import is_postgres_spec
 
 #: The exit code of a run that wrote every line but some records failed (an error line or a duplicate id).
@@ -54,6 +63,9 @@ def batch(
         int, typer.Option("--batch-size", min=1, help="Records per model call (a killed run loses at most these).")
     ] = 64,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="fill-mask: candidates per mask.")] = 5,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help=DTYPE_HELP + " Default: auto, or the pipeline's.")
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
     ray: Annotated[
         bool, typer.Option("--ray", help="Read on Ray Data actors (RAY_ADDRESS, else a local Ray); same output.")
@@ -69,10 +81,11 @@ def batch(
     from docqa.batch import EngineConfig, build_engine, read_batch_input, run_batch_file
 
     _check_options(task, pipeline, store, out, resume, overwrite)
+    check_dtype_option(dtype)
     with handle_errors({model: "--model PATH"} if model is not None else None):
         batch_input = read_batch_input(input_file, "qa" if task == "qa" else "fill-mask", exclude=out)
         _report_input(batch_input)
-        config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k)
+        config = EngineConfig("qa" if task == "qa" else "fill-mask", model, store, pipeline, top_k, dtype)
         show = progress and sys.stderr.isatty()
         if ray:
             from docqa.distributed import ray_batch

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from docqa.cli._common import STORE_HELP, console, fail, handle_errors, open_store, print_json, show_progress
+from docqa.cli._common import (
+    DTYPE_HELP,
+    STORE_HELP,
+    console,
+    fail,
+    handle_errors,
+    open_store,
+    print_json,
+    show_progress,
+)
 from docqa.readers.extractive_reader import DEFAULT_READER_MODEL
 
 if TYPE_CHECKING:
@@ -89,11 +98,19 @@ def squad(
             "default: 0.5 as docqa ask --store does (0: off).",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reader batch size (windows).")] = 32,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Reader batch size in windows (default: 32 on the CPU, a token budget on a GPU).",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, mps...")] = "auto",
     backend: Annotated[
         str, typer.Option("--backend", help="torch, or onnx (fp32 ONNX Runtime on CPU; exported once, cached).")
     ] = "torch",
+    dtype: Annotated[str, typer.Option("--dtype", help=DTYPE_HELP)] = "auto",
     json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Run a reader over a SQuAD 2.0 (or 1.1) file and print the official metrics and throughput; every
@@ -115,6 +132,7 @@ def squad(
             batch_size=batch_size,
             device=device,
             backend=backend,
+            dtype=dtype,
             group_by=group_by,
             retriever_weight=BM25_RETRIEVER_WEIGHT if retriever_weight is None else retriever_weight,
         )

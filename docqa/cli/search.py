@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from docqa.cli._common import STORE_HELP, console, fail, handle_errors, open_store, parse_filters, print_json
+from docqa.cli._common import (
+    DTYPE_HELP,
+    STORE_HELP,
+    console,
+    fail,
+    handle_errors,
+    open_store,
+    parse_filters,
+    print_json,
+)
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 from docqa.embedders import DEFAULT_EMBEDDING_MODEL
 from docqa.schema import Document
@@ -28,6 +37,7 @@ def search(
         None, help="Query embedding model; default and only accepted value: the one the store was embedded with."
     ),
     ann: bool = typer.Option(False, "--ann", help="Approximate dense search (faiss HNSW) instead of exact."),
+    dtype: str = typer.Option("auto", "--dtype", help="Query embedding model's precision. " + DTYPE_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Search a store and print the best passages."""
@@ -41,7 +51,7 @@ def search(
         fail(f"the store {store} was embedded with {recorded!r}, not {embedding_model!r}: drop --embedding-model")
     model = embedding_model or recorded
     with handle_errors({model or DEFAULT_EMBEDDING_MODEL: "--embedding-model PATH"}):
-        documents = retrieve(document_store, query, mode, top_k, parse_filters(filters), model, ann)
+        documents = retrieve(document_store, query, mode, top_k, parse_filters(filters), model, ann, dtype)
     if json_output:
         print_json([document.to_dict() for document in documents])
     else:
@@ -56,10 +66,12 @@ def retrieve(
     filters: dict | None,
     embedding_model: str | None = None,
     ann: bool = False,
+    dtype: str = "auto",
 ) -> list[Document]:
     """The ``top_k`` passages for ``query`` by BM25, dense or hybrid (RRF) retrieval.
 
-    ``embedding_model`` (default :data:`DEFAULT_EMBEDDING_MODEL`) must be the model the store was embedded with.
+    ``embedding_model`` (default :data:`DEFAULT_EMBEDDING_MODEL`) must be the model the store was embedded with;
+    ``dtype``: its precision.
     """
     from docqa.pipelines.hybrid import build_hybrid_pipeline, hybrid_inputs
 
@@ -72,9 +84,10 @@ def retrieve(
         from docqa.embedders import SentenceTransformersTextEmbedder
         from docqa.retrievers.embedding_retriever import EmbeddingRetriever
 
-        embedding = SentenceTransformersTextEmbedder(model=embedding_model).run(text=query)["embedding"]
+        embedder = SentenceTransformersTextEmbedder(model=embedding_model, dtype=dtype)
+        embedding = embedder.run(text=query)["embedding"]
         return EmbeddingRetriever(store, top_k=top_k, ann=ann).run(embedding, filters=filters)["documents"]
-    pipeline = build_hybrid_pipeline(store, embedding_model=embedding_model, top_k=top_k, ann=ann)
+    pipeline = build_hybrid_pipeline(store, embedding_model=embedding_model, top_k=top_k, ann=ann, dtype=dtype)
     data: dict = hybrid_inputs(query)
     if filters is not None:
         data["bm25_retriever"] = {"filters": filters}

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from docqa.cli._common import allow_module_option, fail, handle_errors
+from docqa.cli._common import DTYPE_HELP, allow_module_option, check_dtype_option, fail, handle_errors
 from docqa.hub import looks_like_path
 
 
@@ -29,6 +29,9 @@ def serve(
         str | None, typer.Option("--model", "-m", help="Question-answering model: hub id or path.")
     ] = None,
     fill_mask_model: Annotated[str | None, typer.Option(help="Fill-mask model for /score: hub id or path.")] = None,
+    dtype: Annotated[
+        str | None, typer.Option("--dtype", help=DTYPE_HELP + " Default: auto, or the pipeline's.")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     api_key: Annotated[
@@ -68,6 +71,7 @@ def serve(
         fail("nothing to serve: give --store DIR|DSN, --pipeline FILE.yaml, --model M or --fill-mask-model M")
     if pipeline is not None and not pipeline.is_file():
         fail(f"no pipeline file at {pipeline}")
+    check_dtype_option(dtype)
     for option, value in (("--model", model), ("--fill-mask-model", fill_mask_model)):
         if value is not None and looks_like_path(value) and not Path(value).expanduser().is_dir():
             fail(f"{option} {value}: no model directory there (give a directory holding config.json and the weights)")
@@ -80,6 +84,7 @@ def serve(
         pipeline=str(pipeline) if pipeline is not None else None,
         model=model,
         fill_mask_model=fill_mask_model,
+        dtype=dtype,
         retriever_top_k=retriever_top_k,
         allowed_modules=tuple(allow_module),
         api_key=api_key,

@@ -14,14 +14,14 @@ from collections.abc import Iterator, Sequence
 
 
 def length_batches(
-    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None, same_length: bool = False
+    lengths: Sequence[int], batch_size: int | None, max_tokens: int | None = None, same_length: bool = False
 ) -> Iterator[list[int]]:
     """Positions of ``lengths`` in batches, longest first (stable among equal lengths), so that padding each
     batch to its first, longest, item wastes little.
 
-    A batch closes when the next item would make it hold more than ``batch_size`` items or (when given) more than
-    ``max_tokens`` padded tokens (items x the longest; an item longer than that is a batch of its own), and with
-    ``same_length`` when the next item is shorter (batches that need no padding at all).
+    A batch closes when the next item would make it hold more than ``batch_size`` items (when given) or more
+    than ``max_tokens`` padded tokens (when given: items x the longest; an item longer than that is a batch of
+    its own), and with ``same_length`` when the next item is shorter (batches that need no padding at all).
     """
     batch: list[int] = []
     for position in sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from docqa.errors import ComponentError, ModelLoadError
-from docqa.hub import load_local_first, quiet_transformers, resolve_device
+from docqa.hub import load_local_first, quiet_transformers, resolve_device, resolve_dtype
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -20,17 +20,18 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def load_sentence_transformer(model: str, device: str) -> Any:
-    """A ``SentenceTransformer`` for ``model`` (hub id or local directory), or :class:`ModelLoadError`."""
-    return _load("SentenceTransformer", "embedding model", model, device)
+def load_sentence_transformer(model: str, device: str, dtype: str = "auto", owner: str = "embedder") -> Any:
+    """A ``SentenceTransformer`` for ``model`` (hub id or local directory) on ``device`` in ``dtype`` (see
+    :func:`docqa.hub.resolve_dtype`; ``owner`` names the component in its errors), or :class:`ModelLoadError`."""
+    return _load("SentenceTransformer", "embedding model", model, device, (owner, dtype))
 
 
-def load_cross_encoder(model: str, device: str) -> Any:
-    """A ``CrossEncoder`` for ``model`` (hub id or local directory), or :class:`ModelLoadError`."""
-    return _load("CrossEncoder", "ranker model", model, device)
+def load_cross_encoder(model: str, device: str, dtype: str = "auto", owner: str = "ranker") -> Any:
+    """A ``CrossEncoder`` for ``model`` (hub id or local directory), as :func:`load_sentence_transformer`."""
+    return _load("CrossEncoder", "ranker model", model, device, (owner, dtype))
 
 
-def _load(class_name: str, what: str, model: str, device: str) -> Any:
+def _load(class_name: str, what: str, model: str, device: str, precision: tuple[str, str]) -> Any:
     try:
         import sentence_transformers
     except ImportError as exc:
@@ -39,13 +40,17 @@ def _load(class_name: str, what: str, model: str, device: str) -> Any:
         ) from exc
     model_class = getattr(sentence_transformers, class_name)
     resolved_device = resolve_device(device)
+    # through transformers' own dtype=, so attention follows (sentence-transformers passes model_kwargs on)
+    model_kwargs = {"dtype": resolve_dtype(*precision, resolved_device)}
 
     def failure(reason: str) -> ModelLoadError:
         return ModelLoadError(f"cannot load {what} {model!r} ({reason})", model=model, remedy=_HOW_TO_FIX)
 
     def load(name_or_path: str, local_files_only: bool) -> Any:
         with quiet_transformers():  # no "Loading weights" bar or load report on stderr
-            return model_class(name_or_path, device=resolved_device, local_files_only=local_files_only)
+            return model_class(
+                name_or_path, device=resolved_device, local_files_only=local_files_only, model_kwargs=model_kwargs
+            )
 
     try:
         return load_local_first(model, load, failure)

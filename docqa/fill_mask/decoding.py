@@ -59,7 +59,7 @@ def top_candidates(mask_logits: Any, top_k: int, targets: np.ndarray | None) -> 
     ``targets`` when given, then its ``top_k`` best (fewer when there are fewer targets)."""
     import torch
 
-    probabilities = mask_logits.softmax(dim=-1)
+    probabilities = mask_logits.float().softmax(dim=-1)  # float32 whatever the model's precision
     if targets is not None:
         probabilities = probabilities[..., torch.from_numpy(targets).to(probabilities.device)]
     k = min(top_k, probabilities.shape[-1])

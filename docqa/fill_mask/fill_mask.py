@@ -39,7 +39,9 @@ class FillMask:
     ``batch_size`` texts of one length (never padded: padding changes the float rounding enough to reorder close
     candidates); the vocabulary projection is computed at the mask positions only. A text without a mask token,
     or longer than the model's limit, is a :class:`ComponentError` that names the text, the expected token or
-    the limit.
+    the limit. ``dtype``: the model's precision, as for every model component (see
+    :func:`docqa.hub.resolve_dtype`: ``"auto"`` is bfloat16 on a CUDA GPU that runs it natively, float32
+    elsewhere); probabilities are computed in float32.
 
     Example (with a model in a local directory)::
 
@@ -55,13 +57,17 @@ class FillMask:
         targets: list[str] | None = None,
         batch_size: int = 32,
         device: str = "auto",
+        dtype: str = "auto",
     ) -> None:
+        from docqa.hub import check_dtype
+
         _check_targets(targets)
         self.model = model
         self.top_k = check_int("FillMask", "top_k", top_k)
         self.targets = None if targets is None else list(targets)
         self.batch_size = check_int("FillMask", "batch_size", batch_size)
         self.device = device
+        self.dtype = check_dtype("FillMask", dtype)
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
@@ -75,11 +81,12 @@ class FillMask:
         import torch
         from transformers import AutoModelForMaskedLM
 
-        from docqa.hub import MASKED_LM_HEAD, load_transformers_model, resolve_device
+        from docqa.hub import MASKED_LM_HEAD, load_transformers_model, resolve_device, resolve_dtype
 
         self._torch_device = torch.device(resolve_device(self.device))
+        dtype = resolve_dtype("FillMask", self.dtype, str(self._torch_device))
         model, tokenizer = load_transformers_model(
-            self.model, AutoModelForMaskedLM, "fill-mask model", head=MASKED_LM_HEAD
+            self.model, AutoModelForMaskedLM, "fill-mask model", head=MASKED_LM_HEAD, dtype=dtype
         )
         if tokenizer.mask_token_id is None:
             raise ComponentError(f"FillMask: the tokenizer of {self.model!r} has no mask token")

@@ -54,6 +54,7 @@ def build_hybrid_pipeline(
     ann: bool = False,
     device: str = "auto",
     store_name: str = "store",
+    dtype: str = "auto",
 ) -> Pipeline:
     """BM25 + dense retrieval over ``store`` -> RRF ``joiner`` (``top_k`` documents) [-> ranker] [-> reader].
 
@@ -62,7 +63,7 @@ def build_hybrid_pipeline(
     re-orders the joiner's best ``ranker_candidates`` documents and keeps ``top_k``. With
     ``reader_model`` an :class:`~docqa.readers.ExtractiveReader` reads the final documents and returns
     ``reader_top_k`` answers (grouped by text) and the no-answer entry. Models are loaded on the first run (or
-    ``pipeline.warm_up()``).
+    ``pipeline.warm_up()``), on ``device`` in ``dtype``.
     """
     from docqa.embedders import SentenceTransformersTextEmbedder
     from docqa.joiners import DocumentJoiner
@@ -76,7 +77,9 @@ def build_hybrid_pipeline(
     pipeline = Pipeline()
     pipeline.add_document_store(store_name, store)
     pipeline.add_component("bm25_retriever", BM25Retriever(store, top_k=retriever_top_k))
-    pipeline.add_component("query_embedder", SentenceTransformersTextEmbedder(model=embedding_model, device=device))
+    pipeline.add_component(
+        "query_embedder", SentenceTransformersTextEmbedder(model=embedding_model, device=device, dtype=dtype)
+    )
     pipeline.add_component("embedding_retriever", EmbeddingRetriever(store, top_k=retriever_top_k, ann=ann))
     joiner_top_k = max(top_k, ranker_candidates) if ranker_model is not None else top_k
     pipeline.add_component(
@@ -92,14 +95,18 @@ def build_hybrid_pipeline(
     if ranker_model is not None:
         from docqa.rankers import CrossEncoderRanker
 
-        pipeline.add_component("ranker", CrossEncoderRanker(model=ranker_model, top_k=top_k, device=device))
+        pipeline.add_component(
+            "ranker", CrossEncoderRanker(model=ranker_model, top_k=top_k, device=device, dtype=dtype)
+        )
         pipeline.connect("joiner.documents", "ranker.documents")
         last = "ranker"
     if reader_model is not None:
         from docqa.pipelines.extractive_qa import QA_GROUP_BY
         from docqa.readers.extractive_reader import ExtractiveReader
 
-        reader = ExtractiveReader(model=reader_model, top_k=reader_top_k, device=device, group_by=QA_GROUP_BY)
+        reader = ExtractiveReader(
+            model=reader_model, top_k=reader_top_k, device=device, dtype=dtype, group_by=QA_GROUP_BY
+        )
         pipeline.add_component("reader", reader)
         pipeline.connect(f"{last}.documents", "reader.documents")
     return pipeline

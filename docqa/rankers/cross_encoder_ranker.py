@@ -12,6 +12,7 @@ from docqa.core.component import component
 from docqa.core.validation import check_int
 from docqa.embedders._models import load_cross_encoder, text_to_embed
 from docqa.errors import ComponentError
+from docqa.hub import check_dtype
 from docqa.schema import Document
 
 
@@ -23,6 +24,9 @@ class CrossEncoderRanker:
     ``scale_score=True``; sigmoid is monotonic, so the order is the same either way. Meta fields listed in
     ``meta_fields_to_embed`` are put before the content, joined by ``embedding_separator``. Returns scored
     copies; the inputs are left untouched. The model must have a single output label (relevance).
+    ``dtype``: the model's precision (see :func:`docqa.hub.resolve_dtype`: ``"auto"`` is bfloat16 on a
+    CUDA GPU that runs it natively, float32 elsewhere; a half precision the device cannot run natively is an
+    error).
 
     >>> ranker = CrossEncoderRanker(model="cross-encoder/ms-marco-MiniLM-L-6-v2", top_k=3)
     >>> ranker.run("who wrote hamlet?", [])  # no documents: the model is not even loaded
@@ -38,6 +42,7 @@ class CrossEncoderRanker:
         meta_fields_to_embed: list[str] | None = None,
         embedding_separator: str = "\n",
         device: str = "auto",
+        dtype: str = "auto",
         score_threshold: float | None = None,
     ) -> None:
         check_int("CrossEncoderRanker", "top_k", top_k)
@@ -49,12 +54,13 @@ class CrossEncoderRanker:
         self.meta_fields_to_embed = list(meta_fields_to_embed) if meta_fields_to_embed is not None else []
         self.embedding_separator = embedding_separator
         self.device = device
+        self.dtype = check_dtype("CrossEncoderRanker", dtype)
         self.score_threshold = score_threshold
         self._cross_encoder: Any = None
 
     def warm_up(self) -> None:
         if self._cross_encoder is None:
-            encoder = load_cross_encoder(self.model, self.device)
+            encoder = load_cross_encoder(self.model, self.device, self.dtype, "CrossEncoderRanker")
             if encoder.num_labels != 1:
                 raise ComponentError(
                     f"CrossEncoderRanker: model {self.model!r} has {encoder.num_labels} output labels; "

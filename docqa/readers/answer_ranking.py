@@ -10,7 +10,7 @@ fused into its spans' scores first (``retriever_weight``, as BERTserini does).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,13 +23,19 @@ from docqa.text.normalization import normalize_answer
 @dataclass
 class QuestionCandidates:
     """Everything the windows of one question produced: span candidates (char offsets into the document
-    content) and the lowest null score seen over its windows."""
+    content) and the lowest null score seen over its windows.
+
+    Built window by window with :meth:`add_window`, or for many questions at once by
+    :func:`candidates_of_questions` (the reader's way: no Python per window or per span).
+    """
 
     doc_index: list[np.ndarray] = field(default_factory=list)
     char_start: list[np.ndarray] = field(default_factory=list)
     char_end: list[np.ndarray] = field(default_factory=list)
     scores: list[np.ndarray] = field(default_factory=list)
     null_score: float = float("inf")
+    #: set by :func:`candidates_of_questions`: the one part of each list already holds the unique spans
+    unique: bool = False
 
     def add_window(
         self,
@@ -45,6 +51,7 @@ class QuestionCandidates:
         self.char_end.append(offsets[ends, 1])
         self.scores.append(scores)
         self.null_score = min(self.null_score, null_score)
+        self.unique = False
 
     def unique_spans(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(doc, start, end, score)`` with one row per distinct character span (the best score of the
@@ -52,18 +59,56 @@ class QuestionCandidates:
         if not self.scores:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty, np.zeros(0)
+        if self.unique and len(self.scores) == 1:
+            return self.doc_index[0], self.char_start[0], self.char_end[0], self.scores[0]
         doc, start, end, score = (
             np.concatenate(part) for part in (self.doc_index, self.char_start, self.char_end, self.scores)
         )
-        nonempty = end > start
-        doc, start, end, score = doc[nonempty], start[nonempty], end[nonempty], score[nonempty]
-        order = np.lexsort((-score, end, start, doc))  # per distinct span, its best score comes first
-        doc, start, end, score = doc[order], start[order], end[order], score[order]
-        first = np.ones(len(doc), dtype=bool)
-        first[1:] = (doc[1:] != doc[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
-        doc, start, end, score = doc[first], start[first], end[first], score[first]
-        best_first = np.argsort(-score, kind="stable")
-        return doc[best_first], start[best_first], end[best_first], score[best_first]
+        question = np.zeros(len(doc), dtype=np.int64)
+        doc, start, end, score = _best_first_unique(question, doc, start, end, score)[1:]
+        return doc, start, end, score
+
+
+def candidates_of_questions(
+    count: int,
+    question: np.ndarray,
+    doc: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    score: np.ndarray,
+    null_question: np.ndarray,
+    null: np.ndarray,
+) -> list[QuestionCandidates]:
+    """The candidates of questions ``0..count-1`` from flat arrays: span ``i`` (characters ``start[i]:end[i]``
+    of document ``doc[i]``, scored ``score[i]``) belongs to question ``question[i]``; a window of question
+    ``null_question[j]`` had null score ``null[j]``. Duplicates are merged and spans sorted for all questions
+    at once (as :meth:`QuestionCandidates.unique_spans` would, question by question)."""
+    question, doc, start, end, score = _best_first_unique(question, doc, start, end, score)
+    bounds = np.searchsorted(question, np.arange(count + 1))
+    nulls = np.full(count, np.inf)
+    np.minimum.at(nulls, null_question, null)
+    parts = [slice(bounds[item], bounds[item + 1]) for item in range(count)]
+    return [
+        QuestionCandidates([doc[part]], [start[part]], [end[part]], [score[part]], float(nulls[item]), unique=True)
+        for item, part in enumerate(parts)
+    ]
+
+
+def _best_first_unique(
+    question: np.ndarray, doc: np.ndarray, start: np.ndarray, end: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Per question, one row per distinct non-empty span with its best score, best first (ties: by document,
+    start, end); questions in increasing order."""
+    keep = end > start
+    question, doc, start, end, score = question[keep], doc[keep], start[keep], end[keep], score[keep]
+    order = np.lexsort((-score, end, start, doc, question))  # per distinct span, its best score comes first
+    question, doc, start, end, score = question[order], doc[order], start[order], end[order], score[order]
+    first = np.ones(len(doc), dtype=bool)
+    first[1:] = (question[1:] != question[:-1]) | (doc[1:] != doc[:-1]) | (start[1:] != start[:-1])
+    first[1:] |= end[1:] != end[:-1]
+    question, doc, start, end, score = question[first], doc[first], start[first], end[first], score[first]
+    best_first = np.lexsort((-score, question))  # stable: equal scores stay in (doc, start, end) order
+    return question[best_first], doc[best_first], start[best_first], end[best_first], score[best_first]
 
 
 #: How answers are merged: ``"span"``, the same characters of the same source document are one answer;
@@ -98,15 +143,12 @@ def rank_answers(
     answer whose ``score - null_score < no_answer_threshold``; the list holds ``top_k`` answers and the no-answer
     where it ranks (after them when it ranks lower), so callers can always read its margin.
     """
-    from scipy.special import softmax  # here, not at module level: scipy.special costs every CLI command ~0.2 s
-
     doc, start, end, score = candidates.unique_spans()
     score = fused_scores(documents, doc, score, retriever_weight)
     has_null = no_answer and np.isfinite(candidates.null_score)
     logits = np.append(score, candidates.null_score) if has_null else score
-    probability = softmax(logits) if len(logits) else logits
-    places = _places(documents, doc, start, end, score, probability)
-    groups = _non_overlapping(_grouped(places, group_by), top_k)
+    probability = _softmax(logits) if len(logits) else logits
+    groups = _non_overlapping(_ranked_groups(documents, doc, start, end, score, probability, group_by), top_k)
     answers = [_merged_answer(query, group) for group in groups]
     if not no_answer:
         return answers
@@ -117,6 +159,12 @@ def rank_answers(
         float(probability[-1]) if has_null else 1.0,
         no_answer_threshold,
     )
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """``scipy.special.softmax``'s computation, without its dispatch (a few microseconds per question)."""
+    shifted = np.exp(logits - np.max(logits))
+    return shifted / np.sum(shifted)
 
 
 def fused_scores(documents: Sequence[Document], doc: np.ndarray, score: np.ndarray, weight: float) -> np.ndarray:
@@ -131,58 +179,87 @@ def fused_scores(documents: Sequence[Document], doc: np.ndarray, score: np.ndarr
     return score + weight * behind_best[doc]
 
 
-def _places(
+def _ranked_groups(
     documents: Sequence[Document],
     doc: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
     score: np.ndarray,
     probability: np.ndarray,
-) -> list[AnswerSource]:
-    """Each candidate as an :class:`AnswerSource`: its passage, source and passage offsets, score and share."""
-    places = []
-    for i in range(len(doc)):
-        document = documents[int(doc[i])]
-        passage_span = Span(int(start[i]), int(end[i]))
-        source_span = passage_span.shift(document.source_span.start)
-        places.append(AnswerSource(document, source_span, passage_span, float(score[i]), float(probability[i])))
-    return places
+    group_by: str,
+) -> Iterator[list[AnswerSource]]:
+    """The candidates (best first) merged into answers, best answer first, each answer's places best first.
+
+    Answers are numbered and scored with arrays; the places of an answer become :class:`AnswerSource` objects only
+    when the answer is asked for (ranking stops after ``top_k`` kept answers)."""
+    number = _group_numbers(documents, doc, start, end, group_by)
+    size = np.bincount(number)
+    # numbers appear in order: each answer's best place is where the running maximum grows
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(number), prepend=-1) > 0) if len(number) else number
+    merged = score[first].astype(np.float64)
+    for group in np.flatnonzero(size > 1):  # few: most answers are found in one place
+        merged[group] = _merged_score_of(score[number == group])
+    for group in np.argsort(-merged, kind="stable").tolist():  # stable: ties keep the order of their best places
+        members = [int(first[group])] if size[group] == 1 else np.flatnonzero(number == group).tolist()
+        yield [_place(documents[int(doc[i])], int(start[i]), int(end[i]), score[i], probability[i]) for i in members]
 
 
-def _group_key(place: AnswerSource, group_by: str) -> tuple[str, ...]:
+def _group_numbers(
+    documents: Sequence[Document], doc: np.ndarray, start: np.ndarray, end: np.ndarray, group_by: str
+) -> np.ndarray:
+    """Each candidate's answer, numbered in order of first appearance (so answer ``n``'s best place comes before
+    answer ``n + 1``'s): the same source characters, or with ``group_by="text"`` the same normalized text."""
+    keys: list[tuple[object, ...]]
     if group_by == "text":
-        text = place.document_span.slice(place.document.content)
-        normalized = normalize_answer(text)
-        return ("text", normalized) if normalized else ("verbatim", text)  # "the", "%": only equal texts merge
-    return ("span", place.source_id, str(place.span.start), str(place.span.end))
+        spans = zip(doc.tolist(), start.tolist(), end.tolist(), strict=True)
+        keys = [_text_key(documents[d].content[s:e]) for d, s, e in spans]
+    else:
+        offsets = np.array([document.source_span.start for document in documents], dtype=np.int64)
+        source = [document.source_id for document in documents]
+        shift = offsets[doc] if len(doc) else np.zeros(0, dtype=np.int64)
+        keys = list(
+            zip([source[d] for d in doc.tolist()], (start + shift).tolist(), (end + shift).tolist(), strict=True)
+        )
+    numbers: dict[tuple[object, ...], int] = {}
+    return np.array([numbers.setdefault(key, len(numbers)) for key in keys], dtype=np.int64)
 
 
-def _grouped(places: list[AnswerSource], group_by: str) -> list[list[AnswerSource]]:
-    """The places merged into answers (each answer's places best first), best answer first."""
-    groups: dict[tuple[str, ...], list[AnswerSource]] = {}
-    for place in places:  # best first: each group's places stay in that order
-        groups.setdefault(_group_key(place, group_by), []).append(place)
-    merged = list(groups.values())
-    merged.sort(key=_merged_score, reverse=True)  # stable: ties keep the order of their best places
-    return merged
+def _text_key(text: str) -> tuple[str, str]:
+    normalized = normalize_answer(text)
+    return ("text", normalized) if normalized else ("verbatim", text)  # "the", "%": only equal texts merge
+
+
+def _place(document: Document, start: int, end: int, score: float, probability: float) -> AnswerSource:
+    """One candidate as an :class:`AnswerSource`: its passage, source and passage offsets, score and share."""
+    passage_span = Span(start, end)
+    return AnswerSource(
+        document, passage_span.shift(document.source_span.start), passage_span, float(score), float(probability)
+    )
 
 
 def _merged_score(group: list[AnswerSource]) -> float:
-    return float(np.logaddexp.reduce([place.score for place in group]))
+    return _merged_score_of(np.array([place.score for place in group], dtype=np.float64))
 
 
-def _non_overlapping(groups: list[list[AnswerSource]], limit: int) -> list[list[AnswerSource]]:
+def _merged_score_of(scores: np.ndarray) -> float:
+    """The log of the summed exponentiated scores (the score itself for one place)."""
+    return float(np.logaddexp.reduce(scores))
+
+
+def _non_overlapping(groups: Iterable[list[AnswerSource]], limit: int) -> list[list[AnswerSource]]:
     """At most ``limit`` answers, best first, skipping any answer whose every place overlaps a place of a better
     answer already kept (in the same source document)."""
     kept: list[list[AnswerSource]] = []
     taken: list[AnswerSource] = []
+    if limit <= 0:
+        return kept
     for group in groups:
-        if len(kept) == limit:
-            break
         if all(any(_overlap(place, other) for other in taken) for place in group):
             continue
         kept.append(group)
         taken.extend(group)
+        if len(kept) == limit:
+            break
     return kept
 
 

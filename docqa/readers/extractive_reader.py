@@ -5,37 +5,34 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from docqa.core.component import component, copy_component
-from docqa.core.validation import check_int
-from docqa.errors import ComponentError
-from docqa.hub import resolve_device
+from docqa.core.validation import check_int, check_optional_int
+from docqa.errors import ComponentError, DocqaError
+from docqa.hub import check_dtype, resolve_device, resolve_dtype
 from docqa.readers.answer_ranking import QuestionCandidates, check_group_by, rank_answers
+from docqa.readers.inference import (
+    DevicePlan,
+    ModelRunner,
+    Reading,
+    collect_chunk,
+    prepared_chunks,
+    questions_candidates,
+)
 from docqa.readers.model_loading import load_qa_model
 from docqa.readers.settings import ReaderSettings
-from docqa.readers.span_decoding import best_spans, null_scores
-from docqa.readers.windows import (
-    Window,
-    context_mask_matrix,
-    length_sorted_batches,
-    pad_batch,
-    tokenize_windows,
-    truncate_question,
-)
+from docqa.readers.windows import PairTokenizer, QuestionTokens
 from docqa.schema import Answer, Document
 
-#: Documents are tokenized this many characters at a time, so memory stays bounded however many (or
-#: however long) the documents are, while windows of many documents and questions are still batched together.
-_CHARS_PER_CHUNK = 200_000
 _BACKENDS = ("torch", "onnx")
-#: On the CPU, a batch holds at most this many padded tokens (``max_batch_tokens=None``): measured on 2 cores with
-#: a 6-layer MiniLM reader, batches of ~512 tokens ran about 25% faster with ONNX Runtime (10% with PyTorch) than
-#: 32 windows of SQuAD paragraphs (whose activations no longer fit the caches); short inputs (model-card
-#: questions) still batch by the dozen.
-CPU_BATCH_TOKENS = 512
+#: Whether ``dtype="auto"`` may choose bfloat16 on a CPU with native bfloat16 units (see
+#: :func:`docqa.hub.resolve_dtype`): ``bench/reader_gpu.py`` showed the answers hold there (on an AVX512-BF16
+#: EPYC, 1,629 held-out questions: 99.6% the same top answer as float32, F1 51.03 against 51.07, 2.8x as fast).
+HALF_PRECISION_ON_CPU = True
 DEFAULT_READER_MODEL = "deepset/minilm-uncased-squad2"
 
 
@@ -72,9 +69,23 @@ class ExtractiveReader:
     of a document scores ``w * (document.score - best document.score)`` more (so less), before the softmax.
     With no usable document the no-answer is the only answer (probability 1.0, score 0.0, margin None).
 
-    Batching: the windows of all questions and documents of a call are sorted by length and run in batches of
-    at most ``batch_size`` windows and ``max_batch_tokens`` padded tokens (``None``: ``CPU_BATCH_TOKENS`` = 512
-    on the CPU, where small batches run faster, and no token limit on an accelerator).
+    Batching: the windows of all questions and documents of a call are made in bulk (each distinct document
+    tokenized once), sorted by length and run in batches of at most ``batch_size`` windows and
+    ``max_batch_tokens`` padded tokens. ``None`` (the defaults): on the CPU, where small batches run faster,
+    32 windows and 512 tokens; on an accelerator, no window count and 65,536 tokens (see
+    :class:`~docqa.readers.inference.DevicePlan`). Spans are decoded on the model's device and only the
+    ``n_best_per_window`` best of each window leave it; on a GPU the windows of the next chunk of the call are
+    prepared on a worker thread while the model runs (see :mod:`docqa.readers.inference`). Answers do not
+    depend on the batching.
+
+    Precision: ``dtype="auto"`` (the default) loads the model in bfloat16 on a CUDA GPU that runs it natively
+    (Ampere and later) and on a CPU with native bfloat16 units (AMX or AVX512-BF16; with ``backend="torch"``
+    and ``quantize=False``), in float32 elsewhere; ``DOCQA_DTYPE=float32`` in the environment makes "auto" mean
+    float32 everywhere. ``"float32"``, ``"bfloat16"`` and ``"float16"`` ask for one; a precision the device
+    cannot run natively is an error (float16 on a CPU without AVX512-FP16 or AMX-FP16, half precision with
+    ``backend="onnx"`` or ``quantize=True``). The model is loaded in that precision by transformers itself
+    (fused attention follows); spans are scored in float32 from its logits. The README's "Reader speed on real
+    weights" gives what bfloat16 costs in answers on a real model.
 
     Models: any ``AutoModelForQuestionAnswering`` with a fast tokenizer, by hub id or local directory:
     BERT-like (with token type ids), DistilBERT and RoBERTa-like (without). SQuAD 1.1 models were never
@@ -111,7 +122,7 @@ class ExtractiveReader:
         max_answer_length: int = 30,
         no_answer: bool = True,
         no_answer_threshold: float = 0.0,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_batch_tokens: int | None = None,
         device: str = "auto",
         n_best_per_window: int = 20,
@@ -119,6 +130,7 @@ class ExtractiveReader:
         backend: str = "torch",
         align_to_words: bool = True,
         onnx_optimize: bool = True,
+        dtype: str = "auto",
         group_by: str = "span",
         retriever_weight: float = 0.0,
     ) -> None:
@@ -127,14 +139,14 @@ class ExtractiveReader:
             ("max_seq_len", max_seq_len),
             ("max_query_length", max_query_length),
             ("max_answer_length", max_answer_length),
-            ("batch_size", batch_size),
             ("n_best_per_window", n_best_per_window),
         ):
             check_int("ExtractiveReader", name, value)
-        if max_batch_tokens is not None:
-            check_int("ExtractiveReader", "max_batch_tokens", max_batch_tokens)
+        check_optional_int("ExtractiveReader", "batch_size", batch_size)
+        check_optional_int("ExtractiveReader", "max_batch_tokens", max_batch_tokens)
         check_int("ExtractiveReader", "doc_stride", doc_stride, minimum=0)
-        _check_backend(backend, device, quantize, onnx_optimize)
+        check_dtype("ExtractiveReader", dtype)
+        _check_backend(backend, device, quantize, onnx_optimize, dtype)
         self.group_by = check_group_by("ExtractiveReader", group_by)
         self.retriever_weight = _check_weight(retriever_weight)
         self.model = model
@@ -153,10 +165,14 @@ class ExtractiveReader:
         self.backend = backend
         self.align_to_words = align_to_words
         self.onnx_optimize = onnx_optimize
+        self.dtype = dtype
         self._model: Any = None
         self._tokenizer: Any = None
         self._torch_device: Any = None
+        self._torch_dtype: Any = None
         self._uses_token_types = False
+        self._pairs: PairTokenizer | None = None
+        self._plan = DevicePlan.of("cpu")
         self._warned_truncation = False
 
     def warm_up(self) -> None:
@@ -165,7 +181,12 @@ class ExtractiveReader:
             return
         # the ONNX export traces the model on the CPU, where ONNX Runtime then runs it
         self._torch_device = _torch_device("cpu" if self.backend == "onnx" else self.device)
-        qa_model, tokenizer = load_qa_model(self.model)
+        half_on_cpu = HALF_PRECISION_ON_CPU and self.backend == "torch" and not self.quantize  # those run fp32
+        self._torch_dtype = resolve_dtype(
+            "ExtractiveReader", self.dtype, str(self._torch_device), half_on_cpu=half_on_cpu
+        )
+        self._plan = DevicePlan.of(self._torch_device.type)
+        qa_model, tokenizer = load_qa_model(self.model, dtype=self._torch_dtype)
         self._check_window_geometry(tokenizer, qa_model)
         qa_model.eval()
         try:
@@ -181,8 +202,15 @@ class ExtractiveReader:
 
             names = ["input_ids", "attention_mask", *(["token_type_ids"] if self._uses_token_types else [])]
             qa_model = load_onnx_model(self.model, qa_model, names, optimize=self.onnx_optimize, quantize=self.quantize)
+        self._pairs = _pair_tokenizer(self.model, tokenizer, self._uses_token_types, self.max_seq_len, self.doc_stride)
         self._tokenizer = tokenizer
         self._model = qa_model
+
+    @property
+    def torch_dtype(self) -> Any:
+        """The ``torch.dtype`` the model runs in (``dtype`` resolved for the device; loads the model)."""
+        self.warm_up()
+        return self._torch_dtype
 
     def with_settings(self, settings: ReaderSettings) -> ExtractiveReader:
         """This reader with ``settings`` (a request's window geometry, answer length, word alignment, no-answer
@@ -244,7 +272,6 @@ class ExtractiveReader:
         if not questions:
             return {"answers": []}
         self.warm_up()
-        questions = [self._truncated(q) for q in questions]
         candidates = self._collect_candidates(questions, documents)
         answers = [
             rank_answers(
@@ -267,104 +294,70 @@ class ExtractiveReader:
             raise ComponentError(f"ExtractiveReader: the query must be a non-empty string, got {question!r}")
         return question
 
-    def _truncated(self, question: str) -> str:
-        text, truncated = truncate_question(self._tokenizer, question, self.max_query_length)
-        if truncated and not self._warned_truncation:
+    def _question_tokens(self, questions: Sequence[str]) -> QuestionTokens:
+        assert self._pairs is not None  # set by warm_up
+        tokens = self._pairs.questions(questions, self.max_query_length)
+        if tokens.truncated.any() and not self._warned_truncation:
             self._warned_truncation = True
             message = (
                 f"ExtractiveReader: a question longer than max_query_length={self.max_query_length} tokens "
                 "was truncated (warned once per reader)"
             )
             warnings.warn(message, UserWarning, stacklevel=4)  # the CLI shows it as one "warning:" line
-        return text
+        return tokens
 
     def _collect_candidates(
         self, questions: Sequence[str], documents: Sequence[Sequence[Document]]
     ) -> list[QuestionCandidates]:
-        found = [QuestionCandidates() for _ in questions]
-        for pairs in _chunked_pairs(documents):
-            windows = tokenize_windows(
-                self._tokenizer,
-                [questions[item] for item, _ in pairs],
-                [documents[item][doc].content for item, doc in pairs],
-                self.max_seq_len,
-                self.doc_stride,
-                self._uses_token_types,
-            )
-            batches = list(length_sorted_batches(windows, self.batch_size, self._batch_token_limit()))
-            for batch, logits in zip(batches, self._logits_of(batches), strict=True):
-                self._decode_batch(batch, logits, pairs, found)
-        return found
+        assert self._pairs is not None  # set by warm_up
+        reading, plan = self._reading(), self._plan
+        runner = ModelRunner(self._model, self._torch_device, self.backend, plan.decode_tokens)
+        found = []
+        tokens = self._question_tokens(questions)  # may warn: outside, so that -W error keeps the warning's type
+        with _one_line_errors():
+            for chunk in prepared_chunks(self._pairs, tokens, documents, reading, plan):
+                found.append(collect_chunk(chunk, runner.chunk_spans(chunk, reading), reading.align_to_words))
+        return questions_candidates(len(questions), found)
 
-    def _batch_token_limit(self) -> int | None:
-        """``max_batch_tokens``, or when None: ``CPU_BATCH_TOKENS`` on the CPU, no limit on an accelerator."""
-        if self.max_batch_tokens is not None:
-            return self.max_batch_tokens
-        return CPU_BATCH_TOKENS if self._torch_device.type == "cpu" else None
-
-    def _decode_batch(
-        self,
-        batch: list[Window],
-        logits: tuple[np.ndarray, np.ndarray],
-        pairs: Sequence[tuple[int, int]],
-        found: list[QuestionCandidates],
-    ) -> None:
-        start_logits, end_logits = logits
-        mask = context_mask_matrix(batch, start_logits.shape[1])
-        spans = best_spans(start_logits, end_logits, mask, self.max_answer_length, self.n_best_per_window)
-        nulls = null_scores(start_logits, end_logits)
-        for window, window_spans, null in zip(batch, spans, nulls, strict=True):
-            item, doc = pairs[window.pair]
-            offsets = window.word_offsets if self.align_to_words else window.offsets
-            found[item].add_window(
-                doc, offsets, window_spans.starts, window_spans.ends, window_spans.scores, float(null)
-            )
-
-    def _logits_of(self, batches: list[list[Window]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The float64 start and end logits of each batch, in order (ONNX Runtime runs several batches at once,
-        one per core)."""
-        if self.backend != "onnx":
-            return (self._torch_logits(batch) for batch in batches)
-        arrays = [self._padded(batch) for batch in batches]
-        return ((start.astype(np.float64), end.astype(np.float64)) for start, end in self._model.run_many(arrays))
-
-    def _logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
-        """One batch's logits, as :meth:`_logits_of` gives them."""
-        return next(self._logits_of([batch]))
-
-    def _padded(self, batch: list[Window]) -> dict[str, np.ndarray]:
-        return pad_batch(batch, self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0)
-
-    def _torch_logits(self, batch: list[Window]) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
-        inputs = {name: torch.from_numpy(array).to(self._torch_device) for name, array in self._padded(batch).items()}
-        with torch.inference_mode():
-            output = self._model(**inputs)
-        return (
-            output.start_logits.float().cpu().numpy().astype(np.float64),
-            output.end_logits.float().cpu().numpy().astype(np.float64),
+    def _reading(self) -> Reading:
+        """The settings of this call: the attributes now (a configured copy may have changed them)."""
+        plan = self._plan
+        return Reading(
+            max_seq_len=self.max_seq_len,
+            doc_stride=self.doc_stride,
+            max_answer_length=self.max_answer_length,
+            n_best=self.n_best_per_window,
+            batch_size=self.batch_size if self.batch_size is not None else plan.batch_size,
+            max_tokens=self.max_batch_tokens if self.max_batch_tokens is not None else plan.batch_tokens,
+            align_to_words=self.align_to_words,
         )
 
 
-def _chunked_pairs(documents: Sequence[Sequence[Document]]) -> Iterator[list[tuple[int, int]]]:
-    """``(question index, document index)`` pairs of all non-blank documents, in chunks of bounded size."""
-    chunk: list[tuple[int, int]] = []
-    size = 0
-    for item, docs in enumerate(documents):
-        for index, document in enumerate(docs):
-            if not document.content.strip():
-                continue  # nothing to extract from; tokenizing it would only add a window of special tokens
-            chunk.append((item, index))
-            size += len(document.content)
-            if size >= _CHARS_PER_CHUNK:
-                yield chunk
-                chunk, size = [], 0
-    if chunk:
-        yield chunk
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Errors of the tokenizer, the model or the worker thread, as the reader's one-line error."""
+    try:
+        yield
+    except DocqaError:
+        raise
+    except Exception as error:
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        raise ComponentError(f"ExtractiveReader: reading failed ({reason})") from error
 
 
-def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: bool) -> None:
+def _pair_tokenizer(model: str, tokenizer: Any, with_token_types: bool, max_seq_len: int, stride: int) -> PairTokenizer:
+    """The bulk window maker for ``tokenizer``, checked against the tokenizer's own pair call."""
+    try:
+        pairs = PairTokenizer(tokenizer, with_token_types)
+        pairs.check(max_seq_len, stride)
+    except ValueError as error:
+        raise ComponentError(
+            f"ExtractiveReader: the tokenizer of {model!r} cannot be windowed in bulk ({error})"
+        ) from error
+    return pairs
+
+
+def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: bool, dtype: str) -> None:
     if backend not in _BACKENDS:
         raise ComponentError(f"ExtractiveReader: backend must be one of {list(_BACKENDS)}, got {backend!r}")
     if backend == "onnx" and device not in ("auto", "cpu"):
@@ -377,6 +370,9 @@ def _check_backend(backend: Any, device: Any, quantize: bool, onnx_optimize: boo
         )
     if backend == "torch" and not onnx_optimize:
         raise ComponentError("ExtractiveReader: onnx_optimize=False only applies to backend='onnx'")
+    if dtype not in ("auto", "float32") and (backend == "onnx" or quantize):
+        what = "quantize=True runs int8" if quantize else "backend='onnx' runs float32"
+        raise ComponentError(f"ExtractiveReader: {what}: dtype must be 'auto' or 'float32', got {dtype!r}")
 
 
 def _check_weight(weight: Any) -> float:

@@ -30,6 +30,7 @@ class ServerConfig:
     pipeline: str | None = None
     model: str | None = None
     fill_mask_model: str | None = None
+    dtype: str | None = None  #: the models' precision (docqa.hub.resolve_dtype); None: "auto", or the pipeline's
     retriever_top_k: int = 10
     allowed_modules: tuple[str, ...] = ()
     api_key: str | None = None

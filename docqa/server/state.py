@@ -121,7 +121,8 @@ class ServerState:
 
         config = self.config
         if config.pipeline is not None:
-            overrides = {"reader": {"model": config.model}} if config.model is not None else None
+            reader = {key: value for key, value in (("model", config.model), ("dtype", config.dtype)) if value}
+            overrides = {"reader": reader} if reader else None
             pipeline = Pipeline.load(config.pipeline, overrides=overrides, allowed_modules=config.allowed_modules)
             qa = ExtractiveQAPipeline.from_pipeline(pipeline)
             stores = list(pipeline.document_stores.values())
@@ -130,7 +131,12 @@ class ServerState:
             assert config.store is not None
             store = open_served_store(config.store)
             model = config.model or _default_reader()
-            qa = ExtractiveQAPipeline.bm25(store, model=model, retriever_top_k=config.retriever_top_k)
+            qa = ExtractiveQAPipeline.bm25(
+                store,
+                model=model,
+                retriever_top_k=config.retriever_top_k,
+                reader_parameters={"dtype": config.dtype or "auto"},
+            )
         if store is not None:
             self._attach_log(store)
         self.store, self.qa, self.reader_name = store, qa, qa.reader
@@ -162,14 +168,14 @@ class ServerState:
     def _load_reader(self) -> None:
         from docqa.readers.extractive_reader import ExtractiveReader
 
-        reader = ExtractiveReader(model=self.config.model or _default_reader())
+        reader = ExtractiveReader(model=self.config.model or _default_reader(), dtype=self.config.dtype or "auto")
         reader.warm_up()
         self._serve_model(READER, reader)
 
     def _load_fill_mask(self) -> None:
         from docqa.fill_mask import FillMask
 
-        fill_mask = FillMask(model=str(self.config.fill_mask_model))
+        fill_mask = FillMask(model=str(self.config.fill_mask_model), dtype=self.config.dtype or "auto")
         fill_mask.warm_up()
         self._serve_model(FILL_MASK, fill_mask)
 

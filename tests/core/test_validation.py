@@ -56,7 +56,7 @@ CONSTRUCTORS: dict[str, Callable[[Any], object]] = {
     "EmbeddingRetriever.top_k": lambda v: EmbeddingRetriever(_store(), top_k=v),
     "EmbeddingRetriever.ann_ef_search": lambda v: EmbeddingRetriever(_store(), ann_ef_search=v),
     "ExtractiveReader.top_k": lambda v: ExtractiveReader(model="unused", top_k=v),
-    "ExtractiveReader.batch_size": lambda v: ExtractiveReader(model="unused", batch_size=v),
+    "ExtractiveReader.max_answer_length": lambda v: ExtractiveReader(model="unused", max_answer_length=v),
     "CrossEncoderRanker.top_k": lambda v: CrossEncoderRanker(model="unused", top_k=v),
     "SentenceTransformersDocumentEmbedder.batch_size": lambda v: SentenceTransformersDocumentEmbedder(
         model="unused", batch_size=v

@@ -130,3 +130,23 @@ def test_text_embedder_run_batch_matches_run(minilm_model: str) -> None:
     for query, vector in zip(queries, batched, strict=True):
         np.testing.assert_allclose(vector, embedder.run(query)["embedding"], atol=1e-5)
     assert embedder.run_batch([]) == {"embedding": []}
+
+
+def test_bfloat16_embeddings_are_the_bfloat16_model_in_float32(
+    minilm_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from docqa import hub
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    embedder = SentenceTransformersTextEmbedder(model=minilm_model, device="cpu", dtype="bfloat16")
+    vectors = embedder.embed_many([d.content for d in DOCS])
+    assert vectors.dtype == np.float32
+    assert {p.dtype for p in embedder._encoder.parameters()} == {torch.bfloat16}
+    direct = SentenceTransformer(minilm_model, device="cpu", model_kwargs={"dtype": torch.bfloat16})
+    expected = direct.encode([d.content for d in DOCS], normalize_embeddings=True, convert_to_tensor=True)
+    np.testing.assert_allclose(vectors, expected.float().numpy(), atol=1e-6)
+    full = SentenceTransformer(minilm_model, device="cpu").encode([d.content for d in DOCS], normalize_embeddings=True)
+    assert (vectors * full).sum(axis=1).min() > 0.99  # bfloat16 keeps the direction of every embedding

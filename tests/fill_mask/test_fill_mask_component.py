@@ -182,3 +182,29 @@ def test_hundreds_of_sentences_equal_the_pipeline_when_batched(
         assert [p.score for p in ours] == pytest.approx([e["score"] for e in expected], abs=2e-3)
         identical += [p.token for p in ours] == [e["token"] for e in expected]
     assert identical >= 0.99 * len(texts)
+
+
+def test_bfloat16_is_loaded_so_and_scored_in_float32(masked_lm_dirs: dict[str, Path], monkeypatch: Any) -> None:
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from docqa import hub
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    path = masked_lm_dirs["bert"]
+    fill_mask = FillMask(model=str(path), top_k=3, device="cpu", dtype="bfloat16")
+    (found,) = fill_mask.run(texts=[TEXTS[0]])["predictions"]
+    assert {p.dtype for p in fill_mask._model.parameters()} == {torch.bfloat16}
+    # the oracle: the same weights loaded in bfloat16 by transformers, softmax in float32 at the mask
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForMaskedLM.from_pretrained(path, dtype=torch.bfloat16).eval()
+    encoded = tokenizer(TEXTS[0], return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**encoded).logits[0, int((encoded["input_ids"][0] == tokenizer.mask_token_id).nonzero()[0])]
+    scores, tokens = logits.float().softmax(dim=-1).topk(3)
+    assert [p.token for p in found] == tokens.tolist()
+    assert [p.score for p in found] == pytest.approx(scores.tolist(), abs=1e-6)
+    with pytest.raises(
+        ComponentError, match=r"^FillMask: dtype must be one of 'auto', 'float32', 'bfloat16', 'float16'"
+    ):
+        FillMask(model=str(path), dtype="bf16")

@@ -31,16 +31,35 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_classifier(directory, num_hidden_layers=2, initializer_range=0.5)
 
 
-def _direct_logits(model_dir: Path, query: str, texts: list[str]) -> np.ndarray:
+def _direct_logits(model_dir: Path, query: str, texts: list[str], dtype: object = None) -> np.ndarray:
     """The oracle: tokenizer + model called directly with transformers, no sentence-transformers involved."""
     import torch
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = BertForSequenceClassification.from_pretrained(model_dir).eval()
+    precision = {} if dtype is None else {"dtype": dtype}
+    model = BertForSequenceClassification.from_pretrained(model_dir, **precision).eval()
     encoded = tokenizer([query] * len(texts), texts, padding=True, truncation=True, return_tensors="pt")
     with torch.no_grad():
         return model(**encoded).logits[:, 0].double().numpy()
+
+
+def test_bfloat16_ranker_follows_the_bfloat16_model(tiny_cross_encoder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from docqa import hub
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"amx_bf16"}))
+    ranker = CrossEncoderRanker(model=str(tiny_cross_encoder), device="cpu", dtype="bfloat16", batch_size=len(DOCS))
+    logits = ranker.logits(QUERY, DOCS)
+    assert {p.dtype for p in ranker._cross_encoder.model.parameters()} == {torch.bfloat16}
+    expected = _direct_logits(tiny_cross_encoder, QUERY, [d.content for d in DOCS], dtype=torch.bfloat16)
+    np.testing.assert_allclose(logits, expected, atol=1e-6)  # the same bfloat16 computation
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset())
+    with pytest.raises(
+        ComponentError, match=r"^CrossEncoderRanker: dtype='bfloat16' does not run natively on this CPU"
+    ):
+        CrossEncoderRanker(model=str(tiny_cross_encoder), device="cpu", dtype="bfloat16").warm_up()
 
 
 def test_ranking_follows_model_logits_and_scores_are_sigmoid(tiny_cross_encoder: Path) -> None:

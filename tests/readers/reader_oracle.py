@@ -29,10 +29,11 @@ class OracleResult:
 
 
 @functools.cache
-def _load(model_dir: Path) -> tuple[Any, Any]:
+def _load(model_dir: Path, dtype: Any = None) -> tuple[Any, Any]:
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(model_dir), AutoModelForQuestionAnswering.from_pretrained(model_dir).eval()
+    model = AutoModelForQuestionAnswering.from_pretrained(model_dir, **({} if dtype is None else {"dtype": dtype}))
+    return AutoTokenizer.from_pretrained(model_dir), model.eval()
 
 
 def brute_force_answer(
@@ -44,12 +45,14 @@ def brute_force_answer(
     max_seq_len: int,
     doc_stride: int,
     max_answer_length: int,
+    dtype: Any = None,
 ) -> OracleResult:
     """The best valid span over all windows of all contexts (all (start, end) pairs, no shortcut) and the null
-    score (minimum over windows of start + end logit at index 0)."""
+    score (minimum over windows of start + end logit at index 0); ``dtype``: the model loaded in that
+    precision (its logits scored in float64)."""
     import torch
 
-    tokenizer, model = _load(model_dir)
+    tokenizer, model = _load(model_dir, dtype)
     best: Best | None = None
     nulls: list[float] = []
     for doc, context in enumerate(contexts):

@@ -218,6 +218,9 @@ def test_bad_top_k_and_parameters(tiny_bert: Path) -> None:
         _reader(tiny_bert).run(query=QUESTION, documents=[Document(PLAIN_TEXT)], top_k=0)
     with pytest.raises(ComponentError, match="max_answer_length"):
         ExtractiveReader(model=str(tiny_bert), max_answer_length=0)
+    for name in ("batch_size", "max_batch_tokens"):  # None: the device's plan decides
+        with pytest.raises(ComponentError, match=f"^ExtractiveReader: {name} must be an integer >= 1 or None, got 0$"):
+            ExtractiveReader(model=str(tiny_bert), **{name: 0})  # type: ignore[arg-type]
     with pytest.raises(ComponentError, match="doc_stride"):
         ExtractiveReader(model=str(tiny_bert), max_seq_len=64, max_query_length=16, doc_stride=50).warm_up()
     with pytest.raises(ComponentError, match="device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'nonsense'"):

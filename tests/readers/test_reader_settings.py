@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from docqa import hub
 from docqa.core.component import init_parameters
 from docqa.errors import ComponentError
 from docqa.readers import ExtractiveReader
@@ -54,3 +55,21 @@ def test_with_settings_checks_what_depends_on_the_model(tiny_bert_qa_dir: Path) 
         reader.with_settings(ReaderSettings(max_seq_len=100_000))
     with pytest.raises(ComponentError, match="doc_stride=29 must be smaller than the room"):  # 3 special tokens
         reader.with_settings(ReaderSettings(max_seq_len=64, max_query_length=32, doc_stride=29))
+
+
+def test_with_settings_views_share_the_model_in_its_precision(
+    tiny_bert_qa_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(hub, "cpu_features", lambda: frozenset({"avx512_bf16"}))
+    reader = ExtractiveReader(model=str(tiny_bert_qa_dir), device="cpu", dtype="bfloat16", top_k=3)
+    settings = ReaderSettings(max_seq_len=48, doc_stride=16, max_query_length=12, max_answer_length=6)
+    view = reader.with_settings(settings)
+    assert view._model is reader._model and view.torch_dtype is torch.bfloat16
+    assert init_parameters(view)["dtype"] == "bfloat16"
+    built = ExtractiveReader(model=str(tiny_bert_qa_dir), device="cpu", dtype="bfloat16", top_k=3, **settings.as_dict())
+    question, documents = "Who kept the lighthouse?", [Document(CONTEXT)]
+    expected = built.run(query=question, documents=documents, group_by="text")["answers"]
+    found = view.run(query=question, documents=documents, group_by="text")["answers"]
+    assert [(a.text, a.span, a.score) for a in found] == [(a.text, a.span, a.score) for a in expected]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from docqa.readers.answer_ranking import QuestionCandidates, rank_answers
-from docqa.readers.span_decoding import best_spans, null_scores
+from docqa.readers.span_decoding import top_spans, unpack_spans
 from docqa.schema import Document
 
 
@@ -17,31 +17,63 @@ def brute_force(start: np.ndarray, end: np.ndarray, mask: np.ndarray, max_len: i
     for s in range(len(start)):
         for e in range(s, len(end)):
             if mask[s] and mask[e] and e - s + 1 <= max_len:
-                spans.append((float(start[s] + end[e]), s, e))
-    return sorted(spans, reverse=True)
+                spans.append((float(np.float32(start[s]) + np.float32(end[e])), s, e))
+    return sorted(spans, key=lambda span: (-span[0], span[1], span[2]))
+
+
+def _decoded(start: np.ndarray, end: np.ndarray, begin: np.ndarray, count: np.ndarray, max_len: int, n_best: int):
+    import torch
+
+    packed = top_spans(
+        torch.from_numpy(start),
+        torch.from_numpy(end),
+        torch.from_numpy(begin),
+        torch.from_numpy(count),
+        max_len,
+        n_best,
+    )
+    return unpack_spans(packed.numpy(), max_len)
 
 
 @pytest.mark.parametrize("max_len,n_best", [(1, 5), (3, 4), (30, 20), (200, 7)])
 def test_best_spans_are_the_brute_force_best(max_len: int, n_best: int) -> None:
     rng = np.random.default_rng(max_len)
     rows, length = 6, 40
-    start, end = rng.normal(size=(rows, length)), rng.normal(size=(rows, length))
-    mask = np.zeros((rows, length), dtype=bool)
+    start, end = rng.normal(size=(rows, length)).astype(np.float32), rng.normal(size=(rows, length)).astype(np.float32)
+    begin = rng.integers(1, 15, size=rows)
+    count = np.array([int(rng.integers(b + 1, length)) - b for b in begin])  # document tokens are contiguous
+    found = _decoded(start, end, begin, count, max_len, n_best)
     for row in range(rows):
-        first = int(rng.integers(1, 15))
-        mask[row, first : int(rng.integers(first + 1, length))] = True  # document tokens are contiguous
-    for row, found in enumerate(best_spans(start, end, mask, max_len, n_best)):
-        expected = brute_force(start[row], end[row], mask[row], max_len)[:n_best]
-        assert [(s, e) for _, s, e in expected] == list(zip(found.starts.tolist(), found.ends.tolist(), strict=True))
-        np.testing.assert_allclose(found.scores, [score for score, _, _ in expected], rtol=1e-6)
+        mask = (np.arange(length) >= begin[row]) & (np.arange(length) < begin[row] + count[row])
+        expected = brute_force(start[row], end[row], mask, max_len)[:n_best]
+        mine = found.rows == row
+        order = np.lexsort((found.starts[mine], -found.scores[mine]))  # the same order as the oracle's
+        got = list(zip(found.starts[mine][order].tolist(), found.ends[mine][order].tolist(), strict=True))
+        assert got == [(s, e) for _, s, e in expected]
+        np.testing.assert_allclose(found.scores[mine][order], [score for score, _, _ in expected], rtol=1e-6)
+    np.testing.assert_array_equal(found.nulls, start[:, 0].astype(np.float64) + end[:, 0].astype(np.float64))
 
 
 def test_window_without_document_tokens_has_no_spans_and_null_is_first_token() -> None:
-    start = np.array([[2.0, 5.0, 1.0]])
-    end = np.array([[0.5, 4.0, 1.0]])
-    (found,) = best_spans(start, end, np.zeros((1, 3), dtype=bool), 30, 5)
-    assert len(found.scores) == 0
-    assert null_scores(start, end).tolist() == [2.5]
+    start = np.array([[2.0, 5.0, 1.0]], dtype=np.float32)
+    end = np.array([[0.5, 4.0, 1.0]], dtype=np.float32)
+    found = _decoded(start, end, np.array([1]), np.array([0]), 30, 5)
+    assert len(found.scores) == 0 and len(found.rows) == 0
+    assert found.nulls.tolist() == [2.5]
+
+
+def test_half_precision_logits_are_scored_in_float32() -> None:
+    import torch
+
+    rng = np.random.default_rng(7)
+    start, end = rng.normal(size=(3, 50)).astype(np.float32), rng.normal(size=(3, 50)).astype(np.float32)
+    as_bf16 = [torch.from_numpy(x).bfloat16() for x in (start, end)]
+    begin, count = torch.tensor([3, 5, 7]), torch.tensor([40, 30, 43])
+    half = unpack_spans(top_spans(*as_bf16, begin, count, 30, 20).numpy(), 30)
+    rounded = [x.float().numpy() for x in as_bf16]
+    full = _decoded(*rounded, begin.numpy(), count.numpy(), 30, 20)
+    np.testing.assert_array_equal(half.scores, full.scores)  # bf16 values, exactly, summed in float32
+    np.testing.assert_array_equal(half.starts, full.starts)
 
 
 def _candidates(spans: list[tuple[int, int, int, float]], nulls: list[float]) -> QuestionCandidates:

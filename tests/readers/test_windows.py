@@ -1,4 +1,5 @@
-"""Tokenization into windows, batching and padding, against counts derived from the tokenizer alone."""
+"""Tokenization into windows, batching and padding, against counts derived from the tokenizer alone, and the bulk
+window maker against the tokenizer's own pair call made one pair at a time."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import math
 
 import numpy as np
 import pytest
-from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER
+from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER, SQUAD_DEV_HALF
 
-from docqa.readers.windows import length_sorted_batches, pad_batch, tokenize_windows, truncate_question
+from docqa.readers.windows import (
+    PairTokenizer,
+    length_sorted_batches,
+    pad_batch,
+    tokenize_windows,
+    truncate_question,
+)
 
 CONTEXT = (
     "Zürich's   café served crème brûlée; 東京 is far away. The Normans gave their name to Normandy. " * 12
@@ -106,3 +113,85 @@ def test_truncate_question(tokenizer, limit: int) -> None:
     expected = max((question[:end] for end in ends if n_tokens_of(question[:end]) <= limit), key=len)
     assert text == expected
     assert 0 < n_tokens_of(text) <= limit
+
+
+def _pair_by_pair(tokenizer, question: str, context: str, max_seq_len: int, stride: int) -> list[dict[str, object]]:
+    """The windows of one pair as the tokenizer's own pair call makes them, words widened over all of them."""
+    encoded = tokenizer(
+        question,
+        context,
+        truncation="only_second",
+        max_length=max_seq_len,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    words: dict[int, tuple[int, int]] = {}
+    for w in range(len(encoded["input_ids"])):
+        for (start, end), word, sequence in zip(
+            encoded["offset_mapping"][w], encoded.word_ids(w), encoded.sequence_ids(w), strict=True
+        ):
+            if sequence == 1 and word is not None:
+                known = words.get(word, (start, end))
+                words[word] = (min(known[0], start), max(known[1], end))
+    windows = []
+    for w, ids in enumerate(encoded["input_ids"]):
+        mask = [sequence == 1 for sequence in encoded.sequence_ids(w)]
+        offsets = [tuple(o) for o, inside in zip(encoded["offset_mapping"][w], mask, strict=True) if inside]
+        word_ids = [word for word, inside in zip(encoded.word_ids(w), mask, strict=True) if inside]
+        widened = [words[word] if word is not None else o for word, o in zip(word_ids, offsets, strict=True)]
+        types = encoded["token_type_ids"][w] if "token_type_ids" in encoded else None
+        windows.append({"ids": ids, "types": types, "mask": mask, "offsets": offsets, "words": widened})
+    return windows
+
+
+def _squad_pairs(limit: int) -> tuple[list[str], list[str]]:
+    import json
+
+    paragraphs = [p for article in json.loads(SQUAD_DEV_HALF.read_text())["data"] for p in article["paragraphs"]]
+    pairs = [(qa["question"], p["context"]) for p in paragraphs[::37] for qa in p["qas"][:4]][:limit]
+    return [q for q, _ in pairs], [c for _, c in pairs]
+
+
+@pytest.mark.parametrize("max_seq_len,stride", [(384, 128), (64, 16), (48, 0)])
+def test_bulk_windows_equal_the_pair_by_pair_tokenization(tokenizer, max_seq_len: int, stride: int) -> None:
+    questions, contexts = _squad_pairs(60)  # several questions per paragraph: repeated documents
+    questions += ["Who?", "Where is the café?", "What is 東京?", "Why   so many   spaces?"]
+    contexts += [CONTEXT * 3, "Zürich's   café,\n\n\tnaïve 🙂 coöperative.", "東京タワーは高さ333メートルです。", "🙂"]
+    pairs = PairTokenizer(tokenizer)
+    windows = pairs.windows(pairs.questions(questions), range(len(questions)), contexts, max_seq_len, stride)
+    expected = [
+        (pair, window)
+        for pair, (question, context) in enumerate(zip(questions, contexts, strict=True))
+        for window in _pair_by_pair(tokenizer, question, context, max_seq_len, stride)
+    ]
+    assert len(windows) == len(expected) > len(questions)
+    with_types = "token_type_ids" in tokenizer.model_input_names
+    for index, (pair, reference) in enumerate(expected):
+        window = windows.window(index)
+        assert window.pair == pair
+        assert window.input_ids.tolist() == reference["ids"]
+        assert window.context_mask.tolist() == reference["mask"]
+        assert [tuple(o) for o in window.offsets[window.context_mask].tolist()] == reference["offsets"]
+        assert [tuple(o) for o in window.word_offsets[window.context_mask].tolist()] == reference["words"]
+        assert (window.token_type_ids.tolist() if with_types else None) == reference["types"]
+        assert windows.input_ids[index, len(window) :].tolist() == [pairs.pad_id] * (
+            windows.input_ids.shape[1] - len(window)
+        )
+
+
+@pytest.mark.parametrize("limit", [1, 4, 9])
+def test_questions_are_truncated_in_bulk_as_one_by_one(tokenizer, limit: int) -> None:
+    questions = [
+        "Which extraordinarily long-winded, über-verbose question about Normandy never ends?",
+        "Short?",
+        "Quelle était la capitale de la Normandie au onzième siècle, déjà?",
+        "Who ruled?",
+    ]
+    tokens = PairTokenizer(tokenizer).questions(questions, limit)
+    for index, question in enumerate(questions):
+        text, truncated = truncate_question(tokenizer, question, limit)
+        ids = tokens.ids[tokens.starts[index] :][: tokens.lengths[index]].tolist()
+        assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert bool(tokens.truncated[index]) is truncated
+    assert tokens.truncated[0] and (limit == 1 or not tokens.truncated.all())
