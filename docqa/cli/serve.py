@@ -44,7 +44,12 @@ def serve(
     ] = None,
     read_only: Annotated[bool, typer.Option(help="Refuse every write (403).")] = False,
     retriever_top_k: Annotated[int, typer.Option(min=1, help="Passages the reader reads per query.")] = 10,
-    max_batch: Annotated[int, typer.Option(min=1, help="Most items per model batch (1: no micro-batching).")] = 16,
+    max_batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Most items per model batch (1: no micro-batching; default: 16 on the CPU, 128 on a GPU)."
+        ),
+    ] = None,
     max_wait_ms: Annotated[float, typer.Option(min=0, help="Longest wait to gather a batch, in ms.")] = 5.0,
     max_queue: Annotated[int, typer.Option(min=1, help="Outstanding requests per model before 503.")] = 64,
     max_body_bytes: Annotated[int, typer.Option(min=1, help="Largest request body (413 beyond).")] = 10 * 1024 * 1024,

@@ -9,13 +9,29 @@ from docqa.server.limits import Limits
 __all__ = ["Batching", "Limits", "ServerConfig"]
 
 
+#: Items per micro-batch when ``max_batch`` is not given: on the CPU a batch's windows already fill the cores; an
+#: accelerator runs a few hundred windows in about the time of one, so it gathers more.
+DEFAULT_MAX_BATCH = {"cpu": 16, "accelerator": 128}
+
+
 @dataclass(frozen=True)
 class Batching:
-    """Micro-batching of model calls: up to ``max_batch`` items gathered for at most ``max_wait_ms``."""
+    """Micro-batching of model calls: up to ``max_batch`` items gathered for at most ``max_wait_ms``
+    (``max_batch=None``: the device's default, :data:`DEFAULT_MAX_BATCH`).
 
-    max_batch: int = 16
+    >>> Batching().batch_limit("cuda"), Batching().batch_limit("cpu"), Batching(max_batch=4).batch_limit("cuda")
+    (128, 16, 4)
+    """
+
+    max_batch: int | None = None
     max_wait_ms: float = 5.0
     max_queue: int = 64  #: outstanding requests per model; beyond it, 503 with Retry-After
+
+    def batch_limit(self, device_type: str) -> int:
+        """The most items per batch for a model on ``device_type`` (``"cpu"``, ``"cuda"``, ``"mps"``)."""
+        if self.max_batch is not None:
+            return self.max_batch
+        return DEFAULT_MAX_BATCH["cpu" if device_type == "cpu" else "accelerator"]
 
 
 @dataclass(frozen=True)

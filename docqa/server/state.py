@@ -192,7 +192,7 @@ class ServerState:
         batcher = MicroBatcher(
             name,
             run_jobs,
-            max_batch=batching.max_batch,
+            max_batch=batching.batch_limit(_device_type(model)),
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
             on_batch=self.metrics.observe_batch,
@@ -324,6 +324,16 @@ class ServerState:
         close_store = getattr(self.store, "close", None)
         if callable(close_store):  # a PostgreSQL store's connection pool
             close_store()
+
+
+def _device_type(model: Any) -> str:
+    """The type of device ``model`` runs on (``"cpu"``, ``"cuda"``, ``"mps"``): its ``device`` setting resolved
+    (``"auto"`` is the best device present), the CPU for an ONNX reader and for a model without one."""
+    from docqa.hub import resolve_device
+
+    if getattr(model, "backend", "torch") == "onnx" or not isinstance(getattr(model, "device", None), str):
+        return "cpu"
+    return resolve_device(model.device).partition(":")[0]
 
 
 _MISSING = {
