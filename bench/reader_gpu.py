@@ -358,7 +358,7 @@ def serve(args: argparse.Namespace) -> dict[int, dict[str, float]]:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = server.build_store(Path(tmp, "store"))
-        process, url = server.start(store, args.model)
+        process, url = server.start("--store", str(store), "--model", str(args.model))
         try:
             for clients, total in ((1, args.serve_requests_1), (64, args.serve_requests_64)):
                 server.load(url, "/score", server.SCORE_BODY, clients, max(clients, total // 10))  # warm

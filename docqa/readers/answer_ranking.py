@@ -148,8 +148,9 @@ def rank_answers(
     has_null = no_answer and np.isfinite(candidates.null_score)
     logits = np.append(score, candidates.null_score) if has_null else score
     probability = _softmax(logits) if len(logits) else logits
-    groups = _non_overlapping(_ranked_groups(documents, doc, start, end, score, probability, group_by), top_k)
-    answers = [_merged_answer(query, group) for group in groups]
+    places = _Places.of(documents, doc, start, end)
+    groups = _non_overlapping(_ranked_groups(documents, places, score, group_by), places, top_k)
+    answers = [_merged_answer(query, [places.answer_source(i, score[i], probability[i]) for i in g]) for g in groups]
     if not no_answer:
         return answers
     return _with_no_answer(
@@ -179,20 +180,54 @@ def fused_scores(documents: Sequence[Document], doc: np.ndarray, score: np.ndarr
     return score + weight * behind_best[doc]
 
 
-def _ranked_groups(
-    documents: Sequence[Document],
-    doc: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-    score: np.ndarray,
-    probability: np.ndarray,
-    group_by: str,
-) -> Iterator[list[AnswerSource]]:
-    """The candidates (best first) merged into answers, best answer first, each answer's places best first.
+@dataclass(frozen=True)
+class _Places:
+    """Where each candidate lies: its passage (``doc``, passage offsets) and its source document (a number per
+    distinct ``source_id``, source offsets), the source side as Python lists (compared one by one)."""
 
-    Answers are numbered and scored with arrays; the places of an answer become :class:`AnswerSource` objects only
-    when the answer is asked for (ranking stops after ``top_k`` kept answers)."""
-    number = _group_numbers(documents, doc, start, end, group_by)
+    documents: Sequence[Document]
+    doc: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    source_number: list[int]
+    source_start: list[int]
+    source_end: list[int]
+
+    @classmethod
+    def of(cls, documents: Sequence[Document], doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> _Places:
+        numbers: dict[str, int] = {}
+        source = np.array([numbers.setdefault(d.source_id, len(numbers)) for d in documents], dtype=np.int64)
+        offsets = np.array([d.source_span.start for d in documents], dtype=np.int64)
+        shift = offsets[doc] if len(doc) else np.zeros(0, dtype=np.int64)
+        source_of = source[doc] if len(doc) else np.zeros(0, dtype=np.int64)
+        return cls(documents, doc, start, end, source_of.tolist(), (start + shift).tolist(), (end + shift).tolist())
+
+    def answer_source(self, i: int, score: float, probability: float) -> AnswerSource:
+        """Candidate ``i`` as an :class:`AnswerSource`: its passage, offsets, score and share."""
+        document = self.documents[int(self.doc[i])]
+        passage_span = Span(int(self.start[i]), int(self.end[i]))
+        return AnswerSource(
+            document, Span(self.source_start[i], self.source_end[i]), passage_span, float(score), float(probability)
+        )
+
+    def overlaps(self, i: int, j: int) -> bool:
+        """Whether candidates ``i`` and ``j`` share characters of one source document."""
+        return (
+            self.source_number[i] == self.source_number[j]
+            and self.source_start[i] < self.source_end[j]
+            and self.source_start[j] < self.source_end[i]
+        )
+
+
+def _ranked_groups(
+    documents: Sequence[Document], places: _Places, score: np.ndarray, group_by: str
+) -> Iterator[list[int]]:
+    """The candidates (best first) merged into answers, best answer first: each answer as its candidates' indices,
+    best place first (ranking stops after ``top_k`` kept answers, so later ones are never listed)."""
+    number = _group_numbers(documents, places, group_by)
+    if number is None:  # every candidate is an answer of its own
+        yield from ([i] for i in np.argsort(-score, kind="stable").tolist())
+        return
     size = np.bincount(number)
     # numbers appear in order: each answer's best place is where the running maximum grows
     first = np.flatnonzero(np.diff(np.maximum.accumulate(number), prepend=-1) > 0) if len(number) else number
@@ -200,26 +235,21 @@ def _ranked_groups(
     for group in np.flatnonzero(size > 1):  # few: most answers are found in one place
         merged[group] = _merged_score_of(score[number == group])
     for group in np.argsort(-merged, kind="stable").tolist():  # stable: ties keep the order of their best places
-        members = [int(first[group])] if size[group] == 1 else np.flatnonzero(number == group).tolist()
-        yield [_place(documents[int(doc[i])], int(start[i]), int(end[i]), score[i], probability[i]) for i in members]
+        yield [int(first[group])] if size[group] == 1 else np.flatnonzero(number == group).tolist()
 
 
-def _group_numbers(
-    documents: Sequence[Document], doc: np.ndarray, start: np.ndarray, end: np.ndarray, group_by: str
-) -> np.ndarray:
+def _group_numbers(documents: Sequence[Document], places: _Places, group_by: str) -> np.ndarray | None:
     """Each candidate's answer, numbered in order of first appearance (so answer ``n``'s best place comes before
-    answer ``n + 1``'s): the same source characters, or with ``group_by="text"`` the same normalized text."""
-    keys: list[tuple[object, ...]]
+    answer ``n + 1``'s): the same source characters, or with ``group_by="text"`` the same normalized text.
+    ``None`` when each candidate is its own answer (distinct spans of documents from distinct sources)."""
+    keys: Iterable[tuple[object, ...]]
     if group_by == "text":
-        spans = zip(doc.tolist(), start.tolist(), end.tolist(), strict=True)
+        spans = zip(places.doc.tolist(), places.start.tolist(), places.end.tolist(), strict=True)
         keys = [_text_key(documents[d].content[s:e]) for d, s, e in spans]
+    elif len({document.source_id for document in documents}) == len(documents):
+        return None  # unique_spans' spans are distinct: with one document per source, so are their places
     else:
-        offsets = np.array([document.source_span.start for document in documents], dtype=np.int64)
-        source = [document.source_id for document in documents]
-        shift = offsets[doc] if len(doc) else np.zeros(0, dtype=np.int64)
-        keys = list(
-            zip([source[d] for d in doc.tolist()], (start + shift).tolist(), (end + shift).tolist(), strict=True)
-        )
+        keys = zip(places.source_number, places.source_start, places.source_end, strict=True)
     numbers: dict[tuple[object, ...], int] = {}
     return np.array([numbers.setdefault(key, len(numbers)) for key in keys], dtype=np.int64)
 
@@ -227,14 +257,6 @@ def _group_numbers(
 def _text_key(text: str) -> tuple[str, str]:
     normalized = normalize_answer(text)
     return ("text", normalized) if normalized else ("verbatim", text)  # "the", "%": only equal texts merge
-
-
-def _place(document: Document, start: int, end: int, score: float, probability: float) -> AnswerSource:
-    """One candidate as an :class:`AnswerSource`: its passage, source and passage offsets, score and share."""
-    passage_span = Span(start, end)
-    return AnswerSource(
-        document, passage_span.shift(document.source_span.start), passage_span, float(score), float(probability)
-    )
 
 
 def _merged_score(group: list[AnswerSource]) -> float:
@@ -246,25 +268,21 @@ def _merged_score_of(scores: np.ndarray) -> float:
     return float(np.logaddexp.reduce(scores))
 
 
-def _non_overlapping(groups: Iterable[list[AnswerSource]], limit: int) -> list[list[AnswerSource]]:
+def _non_overlapping(groups: Iterable[list[int]], places: _Places, limit: int) -> list[list[int]]:
     """At most ``limit`` answers, best first, skipping any answer whose every place overlaps a place of a better
     answer already kept (in the same source document)."""
-    kept: list[list[AnswerSource]] = []
-    taken: list[AnswerSource] = []
+    kept: list[list[int]] = []
+    taken: list[int] = []
     if limit <= 0:
         return kept
     for group in groups:
-        if all(any(_overlap(place, other) for other in taken) for place in group):
+        if all(any(places.overlaps(i, j) for j in taken) for i in group):
             continue
         kept.append(group)
         taken.extend(group)
         if len(kept) == limit:
             break
     return kept
-
-
-def _overlap(a: AnswerSource, b: AnswerSource) -> bool:
-    return a.source_id == b.source_id and a.span.start < b.span.end and b.span.start < a.span.end
 
 
 def _merged_answer(query: str, group: list[AnswerSource]) -> Answer:
