@@ -8,6 +8,8 @@ with the official SQuAD 2.0 metrics. Systems, all on the CPU with the same threa
 * ``docqa-reader``: docqa's own ``ExtractiveReader.run``, one question per call (the reference);
 * ``component``: ``docqa.integrations.haystack.ExtractiveReader.run``, one question per call, as a Haystack
   ``Pipeline`` calls it;
+* ``component-fp32``: the same with ``dtype="float32"`` (docqa's readers above run at their default
+  ``dtype="auto"``: bfloat16 on a CPU with native bfloat16 units, float32 elsewhere; the header says which);
 * ``component-batch``: its ``run_batch``, ``--questions-per-call`` questions per call;
 * ``component-onnx``: ``run`` with ``backend="onnx"`` (docqa's ONNX Runtime path, fp32);
 * ``peer``: ``TransformersExtractiveReader`` (transformers-haystack 2.0.0 on haystack-ai 3.4.1, transformers 5,
@@ -57,6 +59,7 @@ TOP_K = 2
 LABELS = {
     "docqa-reader": "docqa `ExtractiveReader.run` (reference)",
     "component": "docqa Haystack `ExtractiveReader.run`",
+    "component-fp32": 'docqa Haystack `ExtractiveReader(dtype="float32").run`',
     "component-batch": "docqa Haystack `ExtractiveReader.run_batch`",
     "component-onnx": 'docqa Haystack `ExtractiveReader(backend="onnx").run`',
     "peer": "`TransformersExtractiveReader.run` (transformers-haystack 2.0.0)",
@@ -101,7 +104,8 @@ from haystack import Document
 from docqa.integrations.haystack import ExtractiveReader
 from docqa.readers import ExtractiveReader as DocqaReader
 from docqa.schema import Document as DocqaDocument
-SETTINGS = {"docqa-reader": {}, "component": {}, "component-batch": {}, "component-onnx": {"backend": "onnx"}}
+SETTINGS = {"docqa-reader": {}, "component": {}, "component-fp32": {"dtype": "float32"}, "component-batch": {},
+            "component-onnx": {"backend": "onnx"}}
 def build(job):
     kind = DocqaReader if job["system"] == "docqa-reader" else ExtractiveReader
     options = dict(model=job["model"], device="cpu", top_k=job["top_k"], batch_size=job["batch_size"])
@@ -257,6 +261,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def auto_dtype() -> str:
+    """What docqa's reader loads with ``dtype="auto"`` on this CPU (``DOCQA_DTYPE`` included)."""
+    sys.path.insert(0, str(REPO))
+    from docqa.hub import resolve_dtype
+
+    return str(resolve_dtype("bench", "auto", "cpu", half_on_cpu=True)).removeprefix("torch.")
+
+
 def main() -> None:
     args = parse_args()
     cases, paragraphs = held_out_cases(args.limit)
@@ -272,6 +284,7 @@ def main() -> None:
     }
     print(
         f"model {args.model.name}, {len(cases)} held-out questions, CPU, {args.threads} threads, top_k {TOP_K}, "
+        f"docqa's dtype 'auto' = {auto_dtype()} here, "
         f"max_seq_len 384 / stride 128, chunks of {args.chunk} questions in turn (figures: see the README for "
         "machine load)\n"
     )
