@@ -149,7 +149,7 @@ def rank_answers(
     logits = np.append(score, candidates.null_score) if has_null else score
     probability = _softmax(logits) if len(logits) else logits
     places = _Places.of(documents, doc, start, end)
-    groups = _non_overlapping(_ranked_groups(documents, places, score, group_by), places, top_k)
+    groups = _non_overlapping(_ranked_groups(places, score, group_by), places, top_k)
     answers = [_merged_answer(query, [places.answer_source(i, score[i], probability[i]) for i in g]) for g in groups]
     if not no_answer:
         return answers
@@ -192,6 +192,7 @@ class _Places:
     source_number: list[int]
     source_start: list[int]
     source_end: list[int]
+    one_per_source: bool  #: no two documents come from the same source
 
     @classmethod
     def of(cls, documents: Sequence[Document], doc: np.ndarray, start: np.ndarray, end: np.ndarray) -> _Places:
@@ -200,7 +201,9 @@ class _Places:
         offsets = np.array([d.source_span.start for d in documents], dtype=np.int64)
         shift = offsets[doc] if len(doc) else np.zeros(0, dtype=np.int64)
         source_of = source[doc] if len(doc) else np.zeros(0, dtype=np.int64)
-        return cls(documents, doc, start, end, source_of.tolist(), (start + shift).tolist(), (end + shift).tolist())
+        one_per_source = len(numbers) == len(documents)
+        source_start, source_end = (start + shift).tolist(), (end + shift).tolist()
+        return cls(documents, doc, start, end, source_of.tolist(), source_start, source_end, one_per_source)
 
     def answer_source(self, i: int, score: float, probability: float) -> AnswerSource:
         """Candidate ``i`` as an :class:`AnswerSource`: its passage, offsets, score and share."""
@@ -219,12 +222,10 @@ class _Places:
         )
 
 
-def _ranked_groups(
-    documents: Sequence[Document], places: _Places, score: np.ndarray, group_by: str
-) -> Iterator[list[int]]:
+def _ranked_groups(places: _Places, score: np.ndarray, group_by: str) -> Iterator[list[int]]:
     """The candidates (best first) merged into answers, best answer first: each answer as its candidates' indices,
     best place first (ranking stops after ``top_k`` kept answers, so later ones are never listed)."""
-    number = _group_numbers(documents, places, group_by)
+    number = _group_numbers(places, group_by)
     if number is None:  # every candidate is an answer of its own
         yield from ([i] for i in np.argsort(-score, kind="stable").tolist())
         return
@@ -238,15 +239,15 @@ def _ranked_groups(
         yield [int(first[group])] if size[group] == 1 else np.flatnonzero(number == group).tolist()
 
 
-def _group_numbers(documents: Sequence[Document], places: _Places, group_by: str) -> np.ndarray | None:
+def _group_numbers(places: _Places, group_by: str) -> np.ndarray | None:
     """Each candidate's answer, numbered in order of first appearance (so answer ``n``'s best place comes before
     answer ``n + 1``'s): the same source characters, or with ``group_by="text"`` the same normalized text.
     ``None`` when each candidate is its own answer (distinct spans of documents from distinct sources)."""
     keys: Iterable[tuple[object, ...]]
     if group_by == "text":
         spans = zip(places.doc.tolist(), places.start.tolist(), places.end.tolist(), strict=True)
-        keys = [_text_key(documents[d].content[s:e]) for d, s, e in spans]
-    elif len({document.source_id for document in documents}) == len(documents):
+        keys = [_text_key(places.documents[d].content[s:e]) for d, s, e in spans]
+    elif places.one_per_source:
         return None  # unique_spans' spans are distinct: with one document per source, so are their places
     else:
         keys = zip(places.source_number, places.source_start, places.source_end, strict=True)
