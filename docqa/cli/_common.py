@@ -98,15 +98,15 @@ def model_error(error: ModelLoadError, model_options: Mapping[str, str]) -> str:
     return error.naming(how) if how is not None else str(error)
 
 
-def pipeline_model_options(pipeline: Any, readers: str = "--model PATH") -> dict[str, str]:
-    """How ``docqa run`` / ``ask --pipeline`` take a local copy of each model a pipeline names: ``readers`` for an
-    ExtractiveReader's, ``--set NAME.model=PATH`` for any other component's."""
+def pipeline_model_options(pipeline: Any) -> dict[str, str]:
+    """How ``docqa run`` / ``ask --pipeline`` take a local copy of each model a pipeline names: ``--model PATH``
+    for an ExtractiveReader's, ``--set NAME.model=PATH`` for any other component's."""
     options: dict[str, str] = {}
     for name, component in pipeline.components.items():
         model = getattr(component, "model", None)
         if isinstance(model, str):
             is_reader = type(component).__name__ == "ExtractiveReader"
-            options.setdefault(model, readers if is_reader else f"--set {name}.model=PATH")
+            options.setdefault(model, "--model PATH" if is_reader else f"--set {name}.model=PATH")
     return options
 
 

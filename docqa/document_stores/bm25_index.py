@@ -194,7 +194,8 @@ def _bounds(
 
 class _ScratchPool:
     """Zeroed arrays as long as the largest segment, lent to one query at a time and zeroed again by it; a few are
-    kept for the next queries (threads querying at once each borrow their own, none waits for another)."""
+    kept for the next queries (threads querying at once each borrow their own, none waits for another). A query
+    that raises gives nothing back: the pool never holds arrays left dirty."""
 
     def __init__(self, keep: int = 4) -> None:
         self._free: list[tuple[np.ndarray, np.ndarray]] = []
@@ -207,12 +208,10 @@ class _ScratchPool:
             pair = self._free.pop() if self._free else None
         if pair is None or len(pair[0]) < n_rows:
             pair = (np.zeros(n_rows), np.zeros(n_rows, dtype=bool))
-        try:
-            yield pair
-        finally:
-            with self._lock:
-                if len(self._free) < self._keep:
-                    self._free.append(pair)
+        yield pair
+        with self._lock:
+            if len(self._free) < self._keep:
+                self._free.append(pair)
 
 
 _SCRATCH = _ScratchPool()
@@ -333,21 +332,20 @@ def _gather_dense(
     """:func:`_gather` in a (reused) array as long as the segment: for many postings."""
     every = np.concatenate([rows for rows, _ in parts]) if len(parts) > 1 else parts[0][0]
     with _SCRATCH.borrow(n_rows) as (sums, touched):
-        try:
-            for rows, values in parts:
-                np.add.at(sums, rows, values)
-            if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
-                candidates = _sorted_unique(every[sums[every] >= cutoff])
-            else:
-                touched[every] = True
-                candidates = np.flatnonzero(touched[:n_rows])
-            if allowed is not None:
-                candidates = candidates[allowed[candidates]]
-            return candidates, sums[candidates]
-        finally:
-            sums[every] = 0.0  # zero again only what was touched
-            if cutoff <= 0:
-                touched[every] = False
+        for rows, values in parts:
+            np.add.at(sums, rows, values)
+        if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
+            candidates = _sorted_unique(every[sums[every] >= cutoff])
+        else:
+            touched[every] = True
+            candidates = np.flatnonzero(touched[:n_rows])
+        if allowed is not None:
+            candidates = candidates[allowed[candidates]]
+        found = candidates, sums[candidates]
+        sums[every] = 0.0  # zero again only what was touched
+        if cutoff <= 0:
+            touched[every] = False
+    return found
 
 
 def _sorted_unique(rows: np.ndarray) -> np.ndarray:
@@ -523,19 +521,17 @@ def _exhaustive(columns: _Columns, allowed: list[np.ndarray | None], k: int) -> 
     for s, segment in enumerate(state.segments):
         parts = [columns.get(s, position) for position in range(len(query.terms))]
         with _SCRATCH.borrow(segment.n_rows) as (sums, touched):
-            try:
-                for rows, values in parts:
-                    np.add.at(sums, rows, values)
-                    if not positive:
-                        touched[rows] = True
-                found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
-                mask = allowed[s]
-                candidates = np.flatnonzero(found if mask is None else found & mask)
-                best, scores = select_top_k(candidates, sums[candidates], k)
-            finally:
-                for rows, _ in parts:
-                    sums[rows] = 0.0
-                    touched[rows] = False
+            for rows, values in parts:
+                np.add.at(sums, rows, values)
+                if not positive:
+                    touched[rows] = True
+            found = sums[: segment.n_rows] > 0 if positive else touched[: segment.n_rows]
+            mask = allowed[s]
+            candidates = np.flatnonzero(found if mask is None else found & mask)
+            best, scores = select_top_k(candidates, sums[candidates], k)
+            for rows, _ in parts:  # zero again only what was touched
+                sums[rows] = 0.0
+                touched[rows] = False
         rows_out.append(best + offset)
         scores_out.append(scores)
         offset += segment.n_rows

@@ -249,7 +249,7 @@ def _new_terms(state: StoreState, start: int, stop: int, renumber: bool) -> tupl
     """The term renumbering of a run and the terms its segment introduces."""
     if renumber:  # the whole store as one segment: only the terms a live document holds, renumbered densely
         alive = state.df > 0
-        term_map = np.where(alive, np.cumsum(alive) - 1, -1)
+        term_map = None if alive.all() else np.where(alive, np.cumsum(alive) - 1, -1)  # None: none renumbered
         kept = np.flatnonzero(alive)
         return term_map, NewTerms(0, state.vocabulary.encoded(kept.tolist()), len(kept))
     run = state.segments[start:stop]

@@ -254,8 +254,6 @@ def merge(parts: Sequence[tuple[Postings, np.ndarray | None]], term_map: np.ndar
     ``term_map`` renumbers terms (old id -> new id, -1 for a term no kept row holds; increasing where >= 0),
     else term ids stay and the vocabulary is the largest of the parts'.
     """
-    if term_map is not None and np.array_equal(term_map, np.arange(len(term_map))):
-        term_map = None  # no term is renumbered
     if len(parts) == 1 and term_map is None and (parts[0][1] is None or bool(parts[0][1].all())):
         return parts[0][0]  # one part kept whole: nothing to merge
     vocabulary = int(term_map.max()) + 1 if term_map is not None and len(term_map) else 0
