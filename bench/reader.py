@@ -73,7 +73,8 @@ def ensure_haystack_venv() -> Path:
     return python
 
 
-def build_model(hidden: int, layers: int, heads: int, intermediate: int) -> Path:
+def build_model(hidden: int, layers: int, heads: int, intermediate: int, tokenizer: Path = BERT_TOKENIZER) -> Path:
+    """A BertForQuestionAnswering with random weights and ``tokenizer`` in ``.bench/`` (built once)."""
     model_dir = BENCH_DIR / f"bert-random-h{hidden}-l{layers}"
     if (model_dir / "config.json").exists():
         return model_dir
@@ -88,7 +89,7 @@ def build_model(hidden: int, layers: int, heads: int, intermediate: int) -> Path
         intermediate_size=intermediate,
     )
     BertForQuestionAnswering(config).eval().save_pretrained(model_dir)
-    AutoTokenizer.from_pretrained(BERT_TOKENIZER).save_pretrained(model_dir)
+    AutoTokenizer.from_pretrained(tokenizer).save_pretrained(model_dir)
     return model_dir
 
 
@@ -133,7 +134,7 @@ def run_docqa(
     length, as Haystack does: then both decode the same logits and must pick the same top span."""
     reader = make_reader(model_dir, batch_size, quantize=quantize, haystack_like=haystack_like, backend=backend)
     if haystack_like:  # a bench-only switch: Haystack never passes token_type_ids
-        reader._uses_token_types = reader._pairs.with_token_types = False  # type: ignore[union-attr]
+        reader._pairs.with_token_types = False  # type: ignore[union-attr]
     docs = [Document(text) for text in passages]
     reader.run(query=questions[0], documents=docs[:2])
     elapsed = float("inf")

@@ -297,7 +297,7 @@ def table(title: str, rows: dict[str, dict[str, Any]], memory_label: str) -> str
 
 def overhead(args: argparse.Namespace) -> tuple[str, float]:
     cases, contexts, _ = held_out(None)
-    model = build_model(REPO / ".bench" / "bert-random-h32-l1", hidden=32, layers=1, heads=2, intermediate=64)
+    model = build_model(hidden=32, layers=1, heads=2, intermediate=64)
     job = {**base_job(args, model, [c["question"] for c in cases], contexts), "threads": 1}
     job["tokenizer_parallelism"] = "false"
     runs = [run_docqa({**job, "dtype": "float32"}) for _ in range(args.overhead_rounds)]
@@ -320,20 +320,11 @@ def overhead(args: argparse.Namespace) -> tuple[str, float]:
     return "\n".join(lines), outside
 
 
-def build_model(folder: Path, hidden: int, layers: int, heads: int, intermediate: int) -> Path:
-    """A BertForQuestionAnswering with random weights and the bert-base-uncased tokenizer (once)."""
-    if (folder / "config.json").exists():
-        return folder
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+def build_model(hidden: int, layers: int, heads: int, intermediate: int) -> Path:
+    """``bench/reader.py``'s random BERT reader, with the (possibly relocated) bert-base-uncased tokenizer."""
+    import reader as reader_bench  # imported late: on the GPU machine the kit's packages come first on the path
 
-    torch.manual_seed(0)
-    config = BertConfig(
-        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=intermediate
-    )
-    BertForQuestionAnswering(config).eval().save_pretrained(folder)
-    AutoTokenizer.from_pretrained(BERT_TOKENIZER).save_pretrained(folder)
-    return folder
+    return reader_bench.build_model(hidden, layers, heads, intermediate, tokenizer=BERT_TOKENIZER)
 
 
 # --- docqa batch and docqa serve --------------------------------------------------------------------------------
@@ -585,7 +576,7 @@ def report(args: argparse.Namespace) -> None:
 
 
 def l12_rows(args: argparse.Namespace, cases: list[dict[str, Any]], contexts: list[str]) -> dict[str, float]:
-    model = build_model(REPO / ".bench" / "bert-random-h384-l12", hidden=384, layers=12, heads=12, intermediate=1536)
+    model = build_model(hidden=384, layers=12, heads=12, intermediate=1536)
     job = base_job(args, model, [c["question"] for c in cases], contexts)
     speeds = {}
     lines = ["**MiniLM-L12-H384 architecture** (random weights; one passage per question)", "",

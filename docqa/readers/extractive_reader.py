@@ -170,7 +170,6 @@ class ExtractiveReader:
         self._tokenizer: Any = None
         self._torch_device: Any = None
         self._torch_dtype: Any = None
-        self._uses_token_types = False
         self._pairs: PairTokenizer | None = None
         self._plan = DevicePlan.of("cpu")
         self._warned_truncation = False
@@ -196,13 +195,13 @@ class ExtractiveReader:
         if self.quantize and self.backend == "torch":
             qa_model = _quantized(qa_model, self._torch_device)
         forward_params = inspect.signature(qa_model.forward).parameters
-        self._uses_token_types = "token_type_ids" in forward_params and "token_type_ids" in tokenizer.model_input_names
+        uses_token_types = "token_type_ids" in forward_params and "token_type_ids" in tokenizer.model_input_names
         if self.backend == "onnx":
             from docqa.readers.onnx_runtime import load_onnx_model
 
-            names = ["input_ids", "attention_mask", *(["token_type_ids"] if self._uses_token_types else [])]
+            names = ["input_ids", "attention_mask", *(["token_type_ids"] if uses_token_types else [])]
             qa_model = load_onnx_model(self.model, qa_model, names, optimize=self.onnx_optimize, quantize=self.quantize)
-        self._pairs = _pair_tokenizer(self.model, tokenizer, self._uses_token_types, self.max_seq_len, self.doc_stride)
+        self._pairs = _pair_tokenizer(self.model, tokenizer, uses_token_types, self.max_seq_len, self.doc_stride)
         self._tokenizer = tokenizer
         self._model = qa_model
 

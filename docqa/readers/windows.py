@@ -67,13 +67,6 @@ class Windows:
     def __len__(self) -> int:
         return len(self.pair)
 
-    def context_mask(self) -> np.ndarray:
-        """``(W, longest)`` mask of document tokens."""
-        positions = np.arange(self.input_ids.shape[1])
-        return (positions >= self.context_begin[:, None]) & (
-            positions < (self.context_begin + self.context_count)[:, None]
-        )
-
     def window(self, index: int) -> Window:
         """Window ``index`` on its own (for training and tests; the reader works on the arrays)."""
         length, begin, count = int(self.lengths[index]), int(self.context_begin[index]), int(self.context_count[index])
