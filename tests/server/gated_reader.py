@@ -2,13 +2,16 @@
 running, deterministically (loaded by the server with ``--allow-module gated_reader``).
 
 Each can also leave marker files: ``warmed`` once loaded, ``entered`` when a model call starts (and waits at its
-gate), so that a test knows which stage a request has reached.
+gate), so that a test knows which stage a request has reached. Their ``run_batch`` pass every argument through,
+under the base method's signature (``functools.wraps``: the pipeline reads it), so they follow it as it changes.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,17 +42,11 @@ class GatedReader(ExtractiveReader):
         super().warm_up()
         mark(self.warmed)
 
-    def run_batch(
-        self,
-        query: list[str],
-        documents: list[list[Document]],
-        top_k: int | None = None,
-        no_answer_threshold: float | None = None,
-        group_by: str | None = None,
-    ) -> dict[str, list[list[Answer]]]:
+    @functools.wraps(ExtractiveReader.run_batch)
+    def run_batch(self, *args: Any, **kwargs: Any) -> dict[str, list[list[Answer]]]:
         mark(self.entered)
         wait_for(self.read_gate)
-        return super().run_batch(query, documents, top_k, no_answer_threshold, group_by)
+        return super().run_batch(*args, **kwargs)
 
 
 class GatedTextEmbedder(SentenceTransformersTextEmbedder):
@@ -78,9 +75,8 @@ class GatedRanker(CrossEncoderRanker):
         super().warm_up()
         mark(self.warmed)
 
-    def run_batch(
-        self, query: list[str], documents: list[list[Document]], top_k: int | None = None
-    ) -> dict[str, list[list[Document]]]:
+    @functools.wraps(CrossEncoderRanker.run_batch)
+    def run_batch(self, *args: Any, **kwargs: Any) -> dict[str, list[list[Document]]]:
         mark(self.entered)
         wait_for(self.gate)
-        return super().run_batch(query, documents, top_k)
+        return super().run_batch(*args, **kwargs)

@@ -11,17 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from shared_assets import throwaway_postgres
 
 from docqa.document_stores.in_memory import InMemoryDocumentStore
 
 _tables = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
-    """The DSN of a session-wide throwaway PostgreSQL server with pgvector."""
-    yield from throwaway_postgres()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Fixtures of the Haystack integration tests: the shared real reader, and PostgreSQL started as the store contract
-suite starts it (one throwaway server for this folder's whole session)."""
+"""Fixtures of the Haystack integration tests: the shared real reader, and Haystack stores on fresh tables of the
+session's throwaway PostgreSQL (``pg_dsn``, tests/conftest.py; the store contract suite uses the same server)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from shared_assets import SHARED_DIR, throwaway_postgres
+from shared_assets import SHARED_DIR
 
 os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")  # before haystack is imported: no telemetry thread
 
@@ -25,21 +25,15 @@ def shared_reader() -> str:
     return str(SHARED_READER)
 
 
-@pytest.fixture(scope="session")
-def haystack_pg_dsn() -> Iterator[str]:
-    """A throwaway PostgreSQL 18 + pgvector server for this folder's tests (stopped at the end of the session)."""
-    yield from throwaway_postgres()
-
-
 @pytest.fixture
-def make_haystack_pg_store(haystack_pg_dsn: str) -> Iterator[Callable[..., Any]]:
+def make_haystack_pg_store(pg_dsn: str) -> Iterator[Callable[..., Any]]:
     """Build Haystack PostgresDocumentStores on fresh tables of the session's server (closed after the test)."""
     from docqa.integrations.haystack import PostgresDocumentStore
 
     opened: list[Any] = []
 
     def make(**options: Any) -> Any:
-        options.setdefault("dsn", haystack_pg_dsn)
+        options.setdefault("dsn", pg_dsn)
         options.setdefault("table", f"haystack_{next(_tables)}")
         store = PostgresDocumentStore(**options)
         opened.append(store)

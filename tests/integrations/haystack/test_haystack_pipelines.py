@@ -94,25 +94,25 @@ def test_a_wrong_store_path_is_an_error_not_an_empty_store(tmp_path: Path) -> No
 
 @pytest.mark.heavy
 def test_postgres_pipeline_answers_and_never_dumps_the_dsn(
-    make_haystack_pg_store: Any, haystack_pg_dsn: str, shared_reader: str, monkeypatch: pytest.MonkeyPatch
+    make_haystack_pg_store: Any, pg_dsn: str, shared_reader: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CARD_PG_DSN", haystack_pg_dsn)
+    monkeypatch.setenv("CARD_PG_DSN", pg_dsn)
     store = card_store(make_haystack_pg_store(dsn=Secret.from_env_var("CARD_PG_DSN"), table="card"))
     pipeline = card_pipeline(store, shared_reader)
     answers = answer_card(pipeline)
     assert [answer[:3] for answer in answers] == [expected for _, _, expected in CARD]
     text = pipeline.dumps()
-    assert haystack_pg_dsn not in text
+    assert pg_dsn not in text
     store_data = yaml.safe_load(text)["components"]["retriever"]["init_parameters"]["document_store"]
     assert store_data["init_parameters"]["dsn"] == {"type": "env_var", "env_vars": ["CARD_PG_DSN"], "strict": True}
     loaded = Pipeline.loads(text, allowed_modules=[ALLOWED_MODULE])
     assert answer_card(loaded) == answers
     loaded.get_component("retriever").document_store.close()
 
-    with_password = make_haystack_pg_store(dsn=f"{haystack_pg_dsn}&password=hunter2", table="card")
+    with_password = make_haystack_pg_store(dsn=f"{pg_dsn}&password=hunter2", table="card")
     assert with_password.count_documents() == 2
     dumped = Pipeline()
     dumped.add_component("retriever", BM25Retriever(with_password))
     assert "hunter2" not in dumped.dumps() and "password" not in dumped.dumps()
     with pytest.raises(ValueError, match="Cannot serialize token-based secret"):
-        make_haystack_pg_store(dsn=Secret.from_token(haystack_pg_dsn), table="card").to_dict()
+        make_haystack_pg_store(dsn=Secret.from_token(pg_dsn), table="card").to_dict()
