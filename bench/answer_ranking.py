@@ -85,8 +85,7 @@ def recording(into: list[tuple[str, Sequence[Document], QuestionCandidates]]) ->
         extractive_reader.rank_answers = original  # type: ignore[assignment]
 
 
-def read(eval_file: Path, open_domain: bool) -> list[Recorded]:
-    dataset = SquadDataset.load(eval_file)
+def read(eval_file: Path, dataset: SquadDataset, open_domain: bool) -> list[Recorded]:
     seen: list[tuple[str, Sequence[Document], QuestionCandidates]] = []
     reader = ExtractiveReader(model=str(PEER))
     started = time.perf_counter()
@@ -194,7 +193,8 @@ def recorded(paragraphs: int | None, cache: Path | None) -> tuple[SquadDataset, 
         return found
     with tempfile.TemporaryDirectory(prefix="docqa-ranking-") as folder:
         eval_file = held_out(Path(folder), paragraphs)
-        found = SquadDataset.load(eval_file), read(eval_file, open_domain=True), read(eval_file, open_domain=False)
+        dataset = SquadDataset.load(eval_file)
+        found = dataset, read(eval_file, dataset, open_domain=True), read(eval_file, dataset, open_domain=False)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with cache.open("wb") as handle:

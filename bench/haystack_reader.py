@@ -43,7 +43,16 @@ from typing import Any, TextIO
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from reader_real import BENCH_DIR, GEOMETRY, MODEL, _systems, held_out_cases, score  # noqa: E402
+from reader_real import (  # noqa: E402
+    BENCH_DIR,
+    GEOMETRY,
+    MODEL,
+    _percent,
+    _systems,
+    ensure_peer_venv,
+    held_out_cases,
+    score,
+)
 
 PEER_VENV = BENCH_DIR / "haystack3-venv"
 PEER_PINS = [
@@ -156,7 +165,7 @@ class Worker:
         script.write_text(f"DONE = {DONE!r}\n{PACKED}\n{side}\n{WORKER_LOOP}", encoding="utf-8")
         job_path = folder / f"{system}.json"
         job_path.write_text(json.dumps({**job, "system": system}), encoding="utf-8")
-        python = ensure_peer_venv() if system == PEER else Path(sys.executable)
+        python = ensure_peer_venv(PEER_VENV, PEER_PINS) if system == PEER else Path(sys.executable)
         environment = {"HF_HUB_OFFLINE": "1", "HAYSTACK_TELEMETRY_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
         self.process = subprocess.Popen(
             [str(python), str(script), str(job_path)],
@@ -187,14 +196,6 @@ class Worker:
         if self.process.stdin is not None:
             self.process.stdin.close()
         self.process.wait()
-
-
-def ensure_peer_venv() -> Path:
-    python = PEER_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PINS], check=True)
-    return python
 
 
 def run_rounds(systems: Sequence[str], job: dict[str, Any], chunk: int) -> dict[str, dict[str, Any]]:
@@ -231,8 +232,7 @@ def table(cases: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> st
         row = score(cases, result, None if system == REFERENCE else reference)
         ratio = f"{row['qps'] / peer_qps:.2f}x" if peer_qps else "–"
         same = _identical(result, reference) if reference is not None and system != REFERENCE else "–"
-        top = "–" if system == REFERENCE else f"{row['same_top']:.1f}%"
-        span = "–" if system == REFERENCE else f"{row['same_span']:.1f}%"
+        top, span = _percent(row["same_top"]), _percent(row["same_span"])  # NaN for the reference: "–"
         lines.append(
             f"| {LABELS[system]} | {row['qps']:.1f} | {ratio} | {row['f1']:.2f} | {row['em']:.2f} "
             f"| {row['has_f1_always']:.2f} | {row['no_ans_acc']:.1f} | {top} | {span} | {same} | {row['rss']:.0f} |"
@@ -263,7 +263,6 @@ def parse_args() -> argparse.Namespace:
 
 def auto_dtype() -> str:
     """What docqa's reader loads with ``dtype="auto"`` on this CPU (``DOCQA_DTYPE`` included)."""
-    sys.path.insert(0, str(REPO))
     from docqa.hub import resolve_dtype
 
     return str(resolve_dtype("bench", "auto", "cpu", half_on_cpu=True)).removeprefix("torch.")

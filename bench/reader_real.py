@@ -172,11 +172,12 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
-def ensure_peer_venv() -> Path:
-    python = PEER_VENV / "bin" / "python"
+def ensure_peer_venv(venv: Path = PEER_VENV, pins: Sequence[str] = PEER_PINS) -> Path:
+    """The python of the peers' virtual environment ``venv``, created with ``pins`` on first use."""
+    python = venv / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PINS], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], check=True)
     return python
 
 

@@ -5,7 +5,6 @@ for every command and endpoint."""
 from __future__ import annotations
 
 from docqa.answers.shapes import (
-    DEPRECATED_KEYS,
     answer_json,
     answers_json,
     batch_line,
@@ -15,7 +14,6 @@ from docqa.answers.shapes import (
 )
 
 __all__ = [
-    "DEPRECATED_KEYS",
     "answer_json",
     "answers_json",
     "batch_line",

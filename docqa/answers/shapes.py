@@ -25,10 +25,6 @@ from typing import Any
 
 from docqa.schema import Answer, AnswerSource, Document, Span
 
-#: The keys of 0.1 that answer JSON keeps for one more release (``span`` and ``document_span`` are now
-#: ``source_span`` and ``passage_span``).
-DEPRECATED_KEYS = ("query", "document", "span", "document_span")
-
 
 def _span(span: Span | None) -> dict[str, int] | None:
     return span.to_dict() if span is not None else None

@@ -19,6 +19,7 @@ from docqa.batch.records import InputLine
 from docqa.errors import RequestError
 from docqa.files import atomic_write_text
 from docqa.formats.requests import FillMaskParameters, QAParameters, Task
+from docqa.formats.responses import QAAnswer
 
 #: The columns an error line fills (``line`` and ``file`` only for a record without a usable id).
 ERROR_COLUMNS = ("error", "line", "file")
@@ -35,7 +36,7 @@ def csv_columns(task: Task, options: QAParameters | FillMaskParameters | None) -
     elif options.response_format == "keyed":
         columns = ("id", *(str(rank) for rank in range(options.top_k)))
     else:
-        columns = ("id", "score", "start", "end", "answer") if options.top_k == 1 else ("id", "answers")
+        columns = ("id", *QAAnswer.model_fields) if options.top_k == 1 else ("id", "answers")
     return (*columns, *ERROR_COLUMNS)
 
 

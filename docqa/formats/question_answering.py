@@ -52,22 +52,16 @@ def span_response(answer: Answer, context: str) -> QAAnswer:
     return QAAnswer(score=answer.probability, start=start, end=end, answer=context[start:end])
 
 
-def pair_responses(answers: list[Answer], context: str, options: QAParameters) -> list[QAAnswer]:
-    """The ``top_k`` responses of one pair: spans only, unless ``handle_impossible_answer`` lets the
-    no-answer rank among them."""
-    if not options.handle_impossible_answer:
-        answers = [answer for answer in answers if not answer.is_no_answer]
-    chosen = [span_response(answer, context) for answer in answers[: options.top_k]]
-    return chosen if chosen else [QAAnswer(score=0.0, start=0, end=0, answer="")]
-
-
 def pair_response(
     answers: list[Answer], context: str, options: QAParameters
 ) -> QAAnswer | list[QAAnswer] | KeyedAnswers:
     """One pair's answer in the cards' shape: the keyed ``{"0": best, "1": next...}``
     (:func:`docqa.answers.keyed_answers`) with ``response_format="keyed"``, else one object at ``top_k`` 1 and a
-    list of ``top_k`` above."""
-    items = pair_responses(answers, context, options)
+    list of ``top_k`` above. Spans only, unless ``handle_impossible_answer`` lets the no-answer rank among them."""
+    if not options.handle_impossible_answer:
+        answers = [answer for answer in answers if not answer.is_no_answer]
+    items = [span_response(answer, context) for answer in answers[: options.top_k]]
+    items = items or [QAAnswer(score=0.0, start=0, end=0, answer="")]
     if options.response_format == "keyed":
         return keyed_answers([item.answer for item in items])
     return items[0] if options.top_k == 1 else items

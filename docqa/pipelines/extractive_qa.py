@@ -155,6 +155,10 @@ class ExtractiveQAPipeline:
                 return connection.sender, connection.sender_socket
         raise PipelineError(f"component '{self.reader}' has no connected 'documents' input")
 
+    def _included(self, feeder: tuple[str, str]) -> set[str]:
+        """The components whose outputs a run keeps: the one feeding the reader its passages, and the reader."""
+        return {feeder[0], self.reader}
+
     def _answers(self, result: dict[str, Any], feeder: tuple[str, str]) -> dict[str, Any]:
         answers: list[Answer] = result[self.reader]["answers"]
         documents: list[Document] = result[feeder[0]][feeder[1]]
@@ -174,7 +178,7 @@ class ExtractiveQAPipeline:
         overrides the reader's."""
         feeder = self._feeder()
         data = self._data(query, top_k_retriever, top_k_reader, filters, group_by)
-        return self._answers(self.pipeline.run(data, include_outputs_from={feeder[0], self.reader}), feeder)
+        return self._answers(self.pipeline.run(data, include_outputs_from=self._included(feeder)), feeder)
 
     def retrieve(
         self, query: str, *, top_k_retriever: int | None = None, filters: dict[str, Any] | None = None
@@ -204,7 +208,7 @@ class ExtractiveQAPipeline:
         """:meth:`run` for many queries; the reader reads them in one batch."""
         feeder = self._feeder()
         data = [self._data(q, top_k_retriever, top_k_reader, filters, group_by) for q in queries]
-        results = self.pipeline.run_batch(data, include_outputs_from={feeder[0], self.reader})
+        results = self.pipeline.run_batch(data, include_outputs_from=self._included(feeder))
         return [self._answers(result, feeder) for result in results]
 
     async def run_batch_async(
@@ -221,8 +225,8 @@ class ExtractiveQAPipeline:
         through them (see :meth:`Pipeline.run_batch_async`), the others in worker threads."""
         feeder = self._feeder()
         data = [self._data(q, top_k_retriever, top_k_reader, filters, group_by) for q in queries]
-        include = {feeder[0], self.reader}
-        results = await self.pipeline.run_batch_async(data, include_outputs_from=include, overrides=overrides)
+        included = self._included(feeder)
+        results = await self.pipeline.run_batch_async(data, include_outputs_from=included, overrides=overrides)
         return [self._answers(result, feeder) for result in results]
 
     def dumps(self) -> str:
