@@ -142,7 +142,7 @@ COLUMNS = ("EM", "F1", "HasAns EM", "HasAns F1", "F1 at 0", "best F1")
 
 def table(title: str, rows: list[tuple[str, dict[str, float]]], questions: int) -> None:
     print(f"\n{title} ({questions} questions)\n")
-    print("| ranking | always: EM | F1 | HasAns EM | HasAns F1 | F1 at threshold 0 | best F1 |")
+    print("| ranking | always: EM | F1 | answerable EM | answerable F1 | F1 at threshold 0 | best F1 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, row in rows:
         print(f"| {name} | " + " | ".join(f"{row[column]:.2f}" for column in COLUMNS) + " |")
@@ -170,8 +170,8 @@ def main() -> None:
     dataset, open_items, gold_items = recorded(args.paragraphs, args.cache)
     gold = dataset.gold_answers()
     variants: list[tuple[str, Ranking]] = [
-        ("today (each passage's span alone)", today),
-        ('merged spans (group_by="span")', ranked("span")),
+        ("before (each passage's span alone)", today),
+        ('merged places (group_by="span")', ranked("span")),
         ('grouped text (group_by="text")', ranked("text")),
     ]
     defaults = (
