@@ -10,14 +10,12 @@ loads. No Python runs per token: windows, offsets, word spans and document masks
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import numpy as np
-
-from docqa.core.batching import length_batches
 
 
 @dataclass(frozen=True)
@@ -435,16 +433,6 @@ def tokenize_windows(
     pairs = PairTokenizer(tokenizer, with_token_types)
     windows = pairs.windows(pairs.questions(questions), range(len(questions)), contexts, max_seq_len, doc_stride)
     return [windows.window(index) for index in range(len(windows))]
-
-
-def length_sorted_batches(
-    windows: Sequence[Window], batch_size: int, max_tokens: int | None = None
-) -> Iterator[list[Window]]:
-    """Batches of similar-length windows, longest first, so that padding each batch to its longest window wastes
-    little: at most ``batch_size`` windows and, when ``max_tokens`` is given, at most ``max_tokens`` padded tokens
-    (see :func:`docqa.core.batching.length_batches`)."""
-    for positions in length_batches([len(window) for window in windows], batch_size, max_tokens):
-        yield [windows[i] for i in positions]
 
 
 def pad_batch(batch: Sequence[Window], pad_token_id: int) -> dict[str, np.ndarray]:

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER, SQUAD_DEV_HALF
 
+from docqa.core.batching import length_batches
 from docqa.readers.windows import (
     PairTokenizer,
-    length_sorted_batches,
+    Window,
     pad_batch,
     tokenize_windows,
     truncate_question,
@@ -60,10 +61,15 @@ def test_windows_of_several_pairs_keep_their_pair_index(tokenizer) -> None:
         assert contexts[window.pair][start[0] : end[1]]  # offsets index the window's own document
 
 
+def length_sorted_batches(windows: list[Window], batch_size: int, max_tokens: int | None) -> list[list[Window]]:
+    """The windows in the batches the reader forms from their lengths (``docqa.core.batching.length_batches``)."""
+    return [[windows[i] for i in batch] for batch in length_batches([len(w) for w in windows], batch_size, max_tokens)]
+
+
 def test_batches_are_length_sorted_and_padded_on_the_right(tokenizer) -> None:
     contexts = [CONTEXT[: 20 * k] for k in range(1, 30)]
     windows = tokenize_windows(tokenizer, ["why?"] * len(contexts), contexts, 48, 8, with_token_types=True)
-    batches = list(length_sorted_batches(windows, 7))
+    batches = list(length_sorted_batches(windows, 7, None))
     assert sorted(id(w) for b in batches for w in b) == sorted(id(w) for w in windows)
     lengths = [len(w) for b in batches for w in b]
     assert lengths == sorted(lengths, reverse=True) and all(len(b) <= 7 for b in batches)

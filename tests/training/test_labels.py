@@ -11,7 +11,6 @@ import pytest
 from conftest import squad_slice, write_json
 from shared_assets import BERT_TOKENIZER, ROBERTA_TOKENIZER
 
-from docqa.readers.answer_ranking import QuestionCandidates
 from docqa.readers.windows import Window
 from docqa.training import SquadTrainingSet, label_window, training_windows
 
@@ -35,13 +34,11 @@ def brute_force_label(window: Window, span: tuple[int, int] | None) -> tuple[int
 
 
 def decode_with_reader(window: Window, start: int, end: int, context: str) -> str | None:
-    """The text the reader would answer for span (start, end) of this window; None for the first token."""
+    """The text of span (start, end) of this window by the reader's rule (from the start token's first character
+    to the end token's last, ``inference.collect_chunk``); None for the first token (no answer)."""
     if (start, end) == (0, 0):
         return None
-    candidates = QuestionCandidates()
-    candidates.add_window(0, window.offsets, np.array([start]), np.array([end]), np.array([1.0]), 0.0)
-    _, char_start, char_end, _ = candidates.unique_spans()
-    return context[int(char_start[0]) : int(char_end[0])]
+    return context[int(window.offsets[start, 0]) : int(window.offsets[end, 1])]
 
 
 @pytest.fixture(scope="module")
