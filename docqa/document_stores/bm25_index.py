@@ -54,6 +54,7 @@ _PROBE_FRACTION = 64  # or the live documents / this)
 _PROBE_TERMS = 4  # (and at most this many terms)
 _PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
 _DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
+_SCAN_FRACTION = 8  # and found by reading the whole array once they exceed rows / this
 _SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
 _MAX_BOUND_CELLS = 1 << 20  # (peaks x document lengths) tabulated per term for the candidates' bounds
 _EXHAUSTIVE_FRACTION = 16  # no skipping when even the rarest query term is in more than 1/16 of the documents,
@@ -331,20 +332,25 @@ def _gather_dense(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_gather` in a (reused) array as long as the segment: for many postings."""
     every = np.concatenate([rows for rows, _ in parts]) if len(parts) > 1 else parts[0][0]
+    scan = len(every) * _SCAN_FRACTION > n_rows  # reading the whole array beats gathering (and sorting) postings
     with _SCRATCH.borrow(n_rows) as (sums, touched):
         for rows, values in parts:
             np.add.at(sums, rows, values)
-        if cutoff > 0:  # few rows reach the cutoff: find them among the postings, not in the whole array
+        if cutoff > 0 and scan:  # the rows reaching the cutoff, sorted, each once (rows no term holds sum to 0)
+            candidates = np.flatnonzero(sums[:n_rows] >= cutoff)
+        elif cutoff > 0:  # few postings: find the rows among them, not in the whole array
             candidates = _sorted_unique(every[sums[every] >= cutoff])
         else:
             touched[every] = True
             candidates = np.flatnonzero(touched[:n_rows])
+            touched[every] = False
         if allowed is not None:
             candidates = candidates[allowed[candidates]]
         found = candidates, sums[candidates]
-        sums[every] = 0.0  # zero again only what was touched
-        if cutoff <= 0:
-            touched[every] = False
+        if scan:  # zero again: the whole array, or only what was touched
+            sums[:n_rows] = 0.0
+        else:
+            sums[every] = 0.0
     return found
 
 
@@ -466,6 +472,9 @@ def _complete(
     """Add the optional terms to the candidates that can still reach ``theta``, largest bound first, dropping
     after each term the rows that cannot any more. A row's bound counts, per optional term still to add, the
     most that term gives in a document of the row's length (from its peaks)."""
+    ceiling = float(columns.query.upper[optional].sum()) * (1 + _SLACK)  # no row gains more: drop the hopeless
+    keep = np.flatnonzero(sums + ceiling >= theta)  # ones first (usually most), before reading their lengths
+    rows, sums = rows[keep], sums[keep]
     lengths = np.asarray(columns.state.segments[segment].postings.doc_len)[rows]
     present = np.flatnonzero(np.bincount(lengths)) if len(lengths) else np.zeros(0, np.int64)
     index_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
