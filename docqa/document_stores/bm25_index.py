@@ -37,9 +37,10 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -303,17 +304,20 @@ class _Columns:
         return values if count == 1 else values * count
 
 
+Refine = Callable[[np.ndarray, np.ndarray], float]
+
+
 def _gather(
-    columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None, cutoff: float = -np.inf
+    columns: _Columns, segment: int, positions: Sequence[int], allowed: np.ndarray | None, refine: Refine | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The allowed rows of ``segment`` holding any of the terms at ``positions``, and the sum of what they get
-    from those terms (added in the order of ``positions``, the same for every row); with ``cutoff`` > 0, only
-    the rows whose sum reaches it."""
+    from those terms (added in the order of ``positions``, the same for every row). ``refine(rows, sums)`` (a
+    row may come once per term, with its whole sum each time) gives a cutoff: only the rows reaching it, when
+    it is > 0."""
     parts = [columns.get(segment, position) for position in positions]
     n_rows = columns.state.segments[segment].n_rows
     if sum(len(rows) for rows, _ in parts) * _DENSE_FRACTION > n_rows:
-        candidates, sums = _gather_dense(parts, n_rows, allowed, cutoff)
-        return candidates, sums
+        return _gather_dense(parts, n_rows, allowed, refine)
     if len(parts) == 1:
         candidates, sums = parts[0][0], parts[0][1].copy()
     else:
@@ -321,37 +325,50 @@ def _gather(
         sums = np.zeros(len(candidates))
         for rows, values in parts:
             sums[np.searchsorted(candidates, rows)] += values
-    keep = None if allowed is None else allowed[candidates]
+    if allowed is not None:
+        keep = allowed[candidates]
+        candidates, sums = candidates[keep], sums[keep]
+    cutoff = -np.inf if refine is None else refine(candidates, sums)
     if cutoff > 0:
-        keep = sums >= cutoff if keep is None else keep & (sums >= cutoff)
-    return (candidates, sums) if keep is None else (candidates[keep], sums[keep])
+        keep = np.flatnonzero(sums >= cutoff)
+        candidates, sums = candidates[keep], sums[keep]
+    return candidates, sums
 
 
 def _gather_dense(
-    parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int, allowed: np.ndarray | None, cutoff: float
+    parts: list[tuple[np.ndarray, np.ndarray]], n_rows: int, allowed: np.ndarray | None, refine: Refine | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_gather` in a (reused) array as long as the segment: for many postings."""
     every = np.concatenate([rows for rows, _ in parts]) if len(parts) > 1 else parts[0][0]
-    scan = len(every) * _SCAN_FRACTION > n_rows  # reading the whole array beats gathering (and sorting) postings
     with _SCRATCH.borrow(n_rows) as (sums, touched):
         for rows, values in parts:
             np.add.at(sums, rows, values)
-        if cutoff > 0 and scan:  # the rows reaching the cutoff, sorted, each once (rows no term holds sum to 0)
-            candidates = np.flatnonzero(sums[:n_rows] >= cutoff)
-        elif cutoff > 0:  # few postings: find the rows among them, not in the whole array
-            candidates = _sorted_unique(every[sums[every] >= cutoff])
+        held = every if allowed is None else every[allowed[every]]
+        totals = sums[held]
+        cutoff = -np.inf if refine is None else refine(held, totals)
+        if cutoff > 0:
+            candidates = _reaching(sums, held, totals, cutoff, n_rows)
         else:
-            touched[every] = True
+            touched[held] = True
             candidates = np.flatnonzero(touched[:n_rows])
-            touched[every] = False
+            touched[held] = False
         if allowed is not None:
             candidates = candidates[allowed[candidates]]
         found = candidates, sums[candidates]
-        if scan:  # zero again: the whole array, or only what was touched
+        if len(every) * _SCAN_FRACTION > n_rows:  # zero again: the whole array, or only what was touched
             sums[:n_rows] = 0.0
         else:
             sums[every] = 0.0
     return found
+
+
+def _reaching(sums: np.ndarray, rows: np.ndarray, totals: np.ndarray, cutoff: float, n_rows: int) -> np.ndarray:
+    """The rows (sorted, each once) whose sum reaches ``cutoff`` > 0: from the postings when few do, else by
+    reading the array (rows no term holds sum to 0)."""
+    reach = np.flatnonzero(totals >= cutoff)
+    if len(reach) * _SCAN_FRACTION > n_rows:
+        return np.flatnonzero(sums[:n_rows] >= cutoff)
+    return _sorted_unique(rows[reach])
 
 
 def _sorted_unique(rows: np.ndarray) -> np.ndarray:
@@ -397,18 +414,40 @@ def _probe_bound(columns: _Columns, allowed: list[np.ndarray | None], k: int) ->
 def _best_rows(
     columns: _Columns, segment: int, rows: np.ndarray, sums: np.ndarray, known: list[int], k: int
 ) -> np.ndarray:
-    """The full scores of the PROBE_BEST * k rows with the best ``sums`` (their scores on the terms ``known``)."""
+    """The full scores of the rows with the PROBE_BEST * k best ``sums`` (their scores on the terms ``known``;
+    a row may come several times, with the same sum), each row once."""
     wanted = _PROBE_BEST * k
+    if len(rows) > wanted * len(known):  # a row comes once per term at most
+        top = np.argpartition(-sums, wanted * len(known))[: wanted * len(known)]
+        rows, sums = rows[top], sums[top]
+    rows, first = np.unique(rows, return_index=True)
+    sums = sums[first]
     if len(rows) > wanted:
         top = np.sort(np.argpartition(-sums, wanted)[:wanted])
         rows, sums = rows[top], sums[top]
-    else:
-        sums = sums.copy()
     for position in range(len(columns.query.terms)):
         if position not in known:
             hit, values = columns.lookup(segment, position, rows)
             sums[hit] += values
     return sums
+
+
+class _Threshold:
+    """``theta``, a score the k-th best row reaches for sure, raised by the full scores of the best rows of each
+    segment as it is gathered; a row can only make the top k if its essential terms give it at least theta
+    less the bounds of the optional terms (the ``ceiling``)."""
+
+    def __init__(self, columns: _Columns, theta: float, essential: list[int], optional: list[int], k: int) -> None:
+        self.columns, self.theta, self.essential, self.k = columns, theta, essential, k
+        self.ceiling = float(columns.query.upper[optional].sum()) * (1 + _SLACK) if optional else 0.0
+        self.best: list[np.ndarray] = []
+
+    def refine(self, segment: int, rows: np.ndarray, sums: np.ndarray) -> float:
+        """Raise theta with ``segment``'s best ``rows``; the cutoff on their sums."""
+        self.best.append(_best_rows(self.columns, segment, rows, sums, self.essential, self.k))
+        self.theta = max(self.theta, _kth(self.best, self.k))
+        cutoff = self.theta - self.ceiling
+        return cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
 
 
 def split_terms(upper: np.ndarray, df: np.ndarray, theta: float) -> tuple[list[int], list[int]]:
@@ -442,12 +481,11 @@ def top_k(
         return _exhaustive(columns, allowed, k)  # nothing worth skipping: add up every posting
     theta = _probe_bound(columns, allowed, k)
     essential, optional = split_terms(query.upper, state.df[query.terms], theta)
-    # A row can only make the top k if its essential terms give it at least theta less the optional bounds.
-    cutoff = theta - float(query.upper[optional].sum()) * (1 + _SLACK) if optional else theta
-    cutoff = cutoff * (1 - _SLACK) if cutoff > 0 else -np.inf
-    found = [_gather(columns, s, essential, allowed[s], cutoff) for s in range(len(state.segments))]
-    if optional:  # the best candidates scored fully: usually the k-th best score itself
-        theta = max(theta, _kth([_best_rows(columns, s, *found[s], essential, k) for s in range(len(found))], k))
+    threshold = _Threshold(columns, theta, essential, optional, k)
+    found = [
+        _gather(columns, s, essential, allowed[s], partial(threshold.refine, s)) for s in range(len(state.segments))
+    ]
+    theta = threshold.theta
     rows_out: list[np.ndarray] = [np.zeros(0, np.int64)]
     scores_out: list[np.ndarray] = [np.zeros(0)]
     offset = 0
