@@ -226,6 +226,7 @@ class _Columns:
         self.state, self.query = state, query
         self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._pairs: dict[int, np.ndarray] = {}
+        self._scaled_pairs: dict[tuple[int, int], np.ndarray] = {}
 
     def pair_scores(self, segment: int) -> np.ndarray:
         """The saturation of each (frequency, length) pair of ``segment`` (cached with the state)."""
@@ -244,36 +245,44 @@ class _Columns:
         """The idf of query term ``position``, times its count in the query."""
         return float(self.query.idf[position] * self.query.counts[position])
 
+    def scaled_pairs(self, segment: int, position: int) -> np.ndarray:
+        """What a posting of query term ``position`` with each (frequency, length) pair of ``segment`` gets:
+        ``idf * saturation``, times the term's count in the query (the same operations as on each posting)."""
+        table = self._scaled_pairs.get((segment, position))
+        if table is None:
+            table = self._scaled_pairs[segment, position] = self._scaled(position, self.pair_scores(segment))
+        return table
+
     def get(self, segment: int, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows holding query term ``position`` in ``segment`` and what each gets from it (counts included)."""
         key = (segment, position)
         cached = self._cache.get(key)
         if cached is None:
             rows, pairs = self.state.segments[segment].postings.column(int(self.query.terms[position]))
-            values = self._term_values(segment, position, pairs)
-            count = self.query.counts[position]
-            cached = self._cache[key] = (rows, values if count == 1 else values * count)
+            cached = self._cache[key] = (rows, self._term_values(segment, position, pairs))
         return cached
 
     def _term_values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
-        """``idf * saturation`` of each posting of a column; a long column's are kept with the state (up to a
-        budget), since common terms come back in query after query."""
-        idf = float(self.query.idf[position])
+        """What each posting of a column gets; a long column's values are kept with the state (up to a budget),
+        since common terms come back in query after query."""
         if len(pairs) < _CACHED_COLUMN:
-            return idf * self.pair_scores(segment)[pairs]
-        key = ("column", segment, int(self.query.terms[position]), self.query.params)
+            return self.scaled_pairs(segment, position)[pairs]
+        key = (
+            "column",
+            segment,
+            int(self.query.terms[position]),
+            float(self.query.counts[position]),
+            self.query.params,
+        )
         cached = self.state._cache.get(key)
         if isinstance(cached, np.ndarray):
             return cached
-        values = idf * self.pair_scores(segment)[pairs]
+        values = self.scaled_pairs(segment, position)[pairs]
         used = self.state._cache.get("column_bytes", 0)
         if isinstance(used, int) and used + values.nbytes <= _COLUMN_CACHE_BYTES:
             self.state._cache[key] = values
             self.state._cache["column_bytes"] = used + values.nbytes
         return values
-
-    def _values(self, segment: int, position: int, pairs: np.ndarray) -> np.ndarray:
-        return self._scaled(position, self.pair_scores(segment)[pairs])
 
     def lookup(self, segment: int, position: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For sorted ``rows`` of ``segment``: which hold term ``position``, and what they get from it."""
@@ -296,7 +305,7 @@ class _Columns:
         hit = np.flatnonzero(column_rows[at] == rows)
         if cached is not None:  # the column's values, computed already
             return hit, column[at[hit]]
-        return hit, self._values(segment, position, column[at[hit]])
+        return hit, self.scaled_pairs(segment, position)[column[at[hit]]]
 
     def _scaled(self, position: int, saturations: np.ndarray) -> np.ndarray:
         values = float(self.query.idf[position]) * saturations
