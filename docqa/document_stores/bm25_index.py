@@ -266,7 +266,7 @@ class _Columns:
         """What each posting of a column gets; a long column's values are kept with the state (up to a budget),
         since common terms come back in query after query."""
         if len(pairs) < _CACHED_COLUMN:
-            return self.scaled_pairs(segment, position)[pairs]
+            return np.take(self.scaled_pairs(segment, position), pairs)
         key = (
             "column",
             segment,
@@ -277,7 +277,7 @@ class _Columns:
         cached = self.state._cache.get(key)
         if isinstance(cached, np.ndarray):
             return cached
-        values = self.scaled_pairs(segment, position)[pairs]
+        values = np.take(self.scaled_pairs(segment, position), pairs)
         used = self.state._cache.get("column_bytes", 0)
         if isinstance(used, int) and used + values.nbytes <= _COLUMN_CACHE_BYTES:
             self.state._cache[key] = values
@@ -353,7 +353,7 @@ def _gather_dense(
         for rows, values in parts:
             np.add.at(sums, rows, values)
         held = every if allowed is None else every[allowed[every]]
-        totals = sums[held]
+        totals = np.take(sums, held)  # (np.take: fancy indexing by int32 rows is slower)
         cutoff = -np.inf if refine is None else refine(held, totals)
         if cutoff > 0:
             candidates = _reaching(sums, held, totals, cutoff, n_rows)
@@ -522,7 +522,7 @@ def _complete(
     ceiling = float(columns.query.upper[optional].sum()) * (1 + _SLACK)  # no row gains more: drop the hopeless
     keep = np.flatnonzero(sums + ceiling >= theta)  # ones first (usually most), before reading their lengths
     rows, sums = rows[keep], sums[keep]
-    lengths = np.asarray(columns.state.segments[segment].postings.doc_len)[rows]
+    lengths = np.take(columns.state.segments[segment].postings.doc_len, rows)
     present = np.flatnonzero(np.bincount(lengths)) if len(lengths) else np.zeros(0, np.int64)
     index_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)
     index_of[present] = np.arange(len(present))
