@@ -300,7 +300,7 @@ class _Columns:
         column_rows, column = cached if cached is not None else postings.column(term)
         if not len(column_rows):
             return np.zeros(0, np.int64), np.zeros(0)
-        at = np.searchsorted(column_rows, rows)
+        at = np.searchsorted(column_rows, rows.astype(column_rows.dtype, copy=False))  # (else numpy casts the column)
         at[at == len(column_rows)] = 0
         hit = np.flatnonzero(column_rows[at] == rows)
         if cached is not None:  # the column's values, computed already
