@@ -325,7 +325,7 @@ def _gather(
     it is > 0."""
     parts = [columns.get(segment, position) for position in positions]
     n_rows = columns.state.segments[segment].n_rows
-    if sum(len(rows) for rows, _ in parts) * _DENSE_FRACTION > n_rows:
+    if len(parts) > 1 and sum(len(rows) for rows, _ in parts) * _DENSE_FRACTION > n_rows:
         return _gather_dense(parts, n_rows, allowed, refine)
     if len(parts) == 1:
         candidates, sums = parts[0][0], parts[0][1].copy()
@@ -427,18 +427,22 @@ def _best_rows(
     a row may come several times, with the same sum), each row once."""
     wanted = _PROBE_BEST * k
     if len(rows) > wanted * len(known):  # a row comes once per term at most
-        top = np.argpartition(-sums, wanted * len(known))[: wanted * len(known)]
-        rows, sums = rows[top], sums[top]
+        rows, sums = _largest(rows, sums, wanted * len(known))
     rows, first = np.unique(rows, return_index=True)
     sums = sums[first]
     if len(rows) > wanted:
-        top = np.sort(np.argpartition(-sums, wanted)[:wanted])
-        rows, sums = rows[top], sums[top]
+        rows, sums = _largest(rows, sums, wanted)
     for position in range(len(columns.query.terms)):
         if position not in known:
             hit, values = columns.lookup(segment, position, rows)
             sums[hit] += values
     return sums
+
+
+def _largest(rows: np.ndarray, sums: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``count`` rows with the largest ``sums`` (``count`` < their number; ties: any)."""
+    top = np.argpartition(sums, len(sums) - count)[len(sums) - count :]
+    return rows[top], sums[top]
 
 
 class _Threshold:
