@@ -54,6 +54,8 @@ _PROBE_ROWS = 4096  # postings of the rarest terms read to find a first bound on
 _PROBE_FRACTION = 64  # or the live documents / this)
 _PROBE_TERMS = 4  # (and at most this many terms)
 _PROBE_BEST = 8  # of their rows, the best PROBE_BEST * k are scored fully
+_SAMPLE = 8  # the best of many rows: a threshold from a sample of SAMPLE times as many as wanted,
+_SAMPLE_ABOVE = 2  # that about SAMPLE_ABOVE times as many as wanted reach
 _DENSE_FRACTION = 64  # candidates gathered in a dense array once the postings exceed rows / this
 _SCAN_FRACTION = 8  # and found by reading the whole array once they exceed rows / this
 _SLACK = 1e-9  # relative margin on bounds: a bound is never trusted to the last rounding error
@@ -440,7 +442,16 @@ def _best_rows(
 
 
 def _largest(rows: np.ndarray, sums: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``count`` rows with the largest ``sums`` (``count`` < their number; ties: any)."""
+    """The ``count`` rows with the largest ``sums`` (``count`` < their number; ties: any). Among many sums,
+    those above a threshold from a sample of them (about twice ``count``) are partitioned, not all."""
+    step = len(sums) // (_SAMPLE * count)
+    if step > 1:
+        sample = sums[::step]
+        above = -(-_SAMPLE_ABOVE * count // step)  # sampled sums above the threshold
+        threshold = np.partition(sample, len(sample) - above)[len(sample) - above]
+        at = np.flatnonzero(sums >= threshold)
+        if len(at) >= count:  # (else the sample misled: partition all)
+            rows, sums = rows[at], sums[at]
     top = np.argpartition(sums, len(sums) - count)[len(sums) - count :]
     return rows[top], sums[top]
 
