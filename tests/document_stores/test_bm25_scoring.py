@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rank_bm25
 
-from docqa.document_stores import DuplicatePolicy, InMemoryDocumentStore
+from docqa.document_stores import DuplicatePolicy, InMemoryDocumentStore, bm25_index
 from docqa.errors import DocqaError
 from docqa.schema import Document
 from docqa.text import Analyzer
@@ -131,6 +131,18 @@ def test_top_k_equals_full_sort_oracle(variant: str, params: dict, build, k: int
         found = store.bm25_retrieval(query, top_k=k, variant=variant, **params)
         assert [doc.id for doc in found] == expected_ids, query
         np.testing.assert_allclose([doc.score for doc in found], expected_scores, rtol=0, atol=1e-6)
+
+
+def test_values_kept_for_long_columns_count_each_query_term_s_repeats(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bm25_index, "_CACHED_COLUMN", 1)  # every column's values kept with the state
+    rng = np.random.default_rng(5)
+    store = InMemoryDocumentStore()
+    store.write_documents(random_documents(rng, 300))
+    for query in ["w3 w10", "w3 w3 w10", "w3 w10", "w10 w10 w10 w3 w40"]:
+        expected_ids, expected_scores = oracle_top_k(store, query, 10, rank_bm25.BM25Okapi, "okapi", {})
+        found = store.bm25_retrieval(query, top_k=10)
+        assert [doc.id for doc in found] == expected_ids, query
+        np.testing.assert_allclose([doc.score for doc in found], expected_scores, rtol=0, atol=1e-9)
 
 
 def test_top_k_with_filter_equals_oracle() -> None:
