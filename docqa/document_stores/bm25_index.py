@@ -156,7 +156,7 @@ def _prepare(state: StoreState, tokens: Sequence[str], params: BM25Params) -> _Q
         return None
     tally = Counter(tokens)
     distinct, counts = list(tally), np.fromiter(tally.values(), dtype=np.int64, count=len(tally))
-    ids = state.vocabulary.lookup(distinct)
+    ids = state.vocabulary.query_ids(distinct)
     known = ids >= 0
     ids, counts = ids[known], counts[known]
     known = state.df[ids] > 0

@@ -27,6 +27,7 @@ from docqa.schema import Document
 from docqa.text.analyzer import Analyzer
 
 _TOKENIZE_BATCH = 4096  # documents tokenized at a time: bounds the token lists alive at once
+_REMEMBERED_TERMS = 1 << 16  # query terms whose ids a vocabulary remembers
 
 
 class MemoryDocuments:
@@ -153,6 +154,20 @@ class Vocabulary:
     def __init__(self, tables: Sequence[tuple[int, StringTable]] = ()) -> None:
         self.tables = tuple(tables)
         self.size = max((base + len(table) for base, table in self.tables), default=0)
+        self._asked: dict[str, int] = {}  # query terms looked up already (the tables never change)
+
+    def query_ids(self, tokens: Sequence[str]) -> np.ndarray:
+        """:meth:`lookup` for query terms, which come back query after query: the answers are remembered (up
+        to :data:`_REMEMBERED_TERMS`)."""
+        asked = self._asked
+        new = [token for token in tokens if token not in asked]
+        if new:
+            found = self.lookup(new).tolist()
+            if len(asked) + len(new) <= _REMEMBERED_TERMS:
+                asked.update(zip(new, found, strict=True))
+            else:
+                return self.lookup(tokens)
+        return np.fromiter((asked[token] for token in tokens), dtype=np.int64, count=len(tokens))
 
     def lookup(self, tokens: Sequence[str]) -> np.ndarray:
         """The global id of each token (int64; -1 for a term no segment has)."""

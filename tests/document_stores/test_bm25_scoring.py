@@ -7,6 +7,7 @@ import pytest
 import rank_bm25
 
 from docqa.document_stores import DuplicatePolicy, InMemoryDocumentStore, bm25_index
+from docqa.document_stores import segment as segment_module
 from docqa.errors import DocqaError
 from docqa.schema import Document
 from docqa.text import Analyzer
@@ -143,6 +144,19 @@ def test_values_kept_for_long_columns_count_each_query_term_s_repeats(monkeypatc
         found = store.bm25_retrieval(query, top_k=10)
         assert [doc.id for doc in found] == expected_ids, query
         np.testing.assert_allclose([doc.score for doc in found], expected_scores, rtol=0, atol=1e-9)
+
+
+def test_remembered_query_term_ids_are_bounded_and_forgotten_by_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(segment_module, "_REMEMBERED_TERMS", 3)
+    rng = np.random.default_rng(8)
+    store = InMemoryDocumentStore()
+    store.write_documents(random_documents(rng, 200))
+    assert store.bm25_retrieval("zebra") == []  # unknown: remembered as such by this state's vocabulary
+    for query in ["w1 w2", "w3 w4 w5 w6", "w1 w2 zebra"]:  # beyond the bound: looked up, not remembered
+        expected_ids, _ = oracle_top_k(store, query, 10, rank_bm25.BM25Okapi, "okapi", {})
+        assert [doc.id for doc in store.bm25_retrieval(query, top_k=10)] == expected_ids, query
+    store.write_documents([Document("zebra w1", id="z")])
+    assert [doc.id for doc in store.bm25_retrieval("zebra")] == ["z"]
 
 
 def test_top_k_with_filter_equals_oracle() -> None:
