@@ -28,8 +28,10 @@ grows with ``tf`` and shrinks with ``len``). A first bound ``theta`` on the k-th
 of the rarest query terms; terms whose bounds add up to less than ``theta`` (the common ones: ``the``,
 ``of``...) cannot lift a row that lacks every other term into the top k, so only the rows of the other,
 *essential* terms are candidates, and the common terms' columns are only looked up for the candidates that can
-still make it. The result is the exhaustive one: ties are broken by row (earlier insertion first), and every
-row sums its terms in one order, so equal documents score equal.
+still make it. Once a segment's essential terms are added up, its rows with the best sums are scored fully,
+which raises ``theta`` (usually to about the k-th best score) before the candidates are taken: few rows reach
+it. The result is the exhaustive one: ties are broken by row (earlier insertion first), and every row sums its
+terms in one order, so equal documents score equal.
 """
 
 from __future__ import annotations
