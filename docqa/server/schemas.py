@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from fastapi import Response
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic_core import to_json
 
 from docqa.answers import answer_json, passage_json
 from docqa.formats.requests import NonEmptyStr
@@ -229,3 +231,10 @@ class ErrorItem(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     errors: list[ErrorItem] | None = None
+
+
+def json_response(content: Any) -> Response:
+    """``content`` (a response model, a list of them...) as JSON, serialized once by pydantic-core. A route that
+    returns its model instead has FastAPI validate it against the route's ``response_model`` again before
+    serializing it (about 0.3 ms of a /score call); the ``response_model`` stays, for the OpenAPI schema."""
+    return Response(to_json(content), media_type="application/json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from docqa.formats.fill_mask import encode_request_texts, fill_mask_response, request_targets
 from docqa.formats.question_answering import qa_response, reader_inputs
@@ -14,6 +14,7 @@ from docqa.formats.responses import FillMaskResponse, QAResponse, ScoreResponse
 from docqa.server.batching import BatchJob
 from docqa.server.dependencies import State, reads
 from docqa.server.limits import check_pairs, check_texts
+from docqa.server.schemas import json_response
 from docqa.server.state import FILL_MASK, ServerState
 from docqa.server.waiting import until_answered
 
@@ -21,17 +22,18 @@ router = APIRouter(tags=["score"])
 
 
 @router.post("/score", response_model=ScoreResponse, dependencies=[Depends(reads)])
-async def score(body: ScoreRequestBody, request: Request, state: State) -> ScoreResponse:
+async def score(body: ScoreRequestBody, request: Request, state: State) -> Response:
     """Question answering (``question`` and ``context`` in ``inputs`` or ``input_data``) with the reader, or
     fill-mask (texts with a mask token) with the fill-mask model; concurrent requests share batches."""
     if isinstance(body, QARequest):
         check_pairs(body.pairs(), state.config.limits)
         state.need(state.reader_name)
         batcher = state.batchers[state.reader_name]
-        return await until_answered(request, _answer_qa(body, state), [batcher])
+        return json_response(await until_answered(request, _answer_qa(body, state), [batcher]))
     check_texts(body.texts(), state.config.limits)
     state.need(FILL_MASK)
-    return await until_answered(request, _answer_fill_mask(body, state), [state.batchers[FILL_MASK]])
+    answered = await until_answered(request, _answer_fill_mask(body, state), [state.batchers[FILL_MASK]])
+    return json_response(answered)
 
 
 async def _answer_qa(body: QARequest, state: ServerState) -> QAResponse:
