@@ -50,8 +50,7 @@ SCORE_BODY = {"inputs": {"question": "Where do I live?", "context": CONTEXT}}
 QUERY = "Who ruled the duchy of Normandy?"
 QUERY_BODY = {"query": QUERY, "top_k": 1}
 HYBRID = "/query (hybrid)"
-HYBRID_BATCH = "hybrid run_batch"  #: the same pipeline's run_batch in-process: what batching alone can gain here
-IN_PROCESS_BATCH = "in-process run_batch"
+IN_PROCESS_BATCH = "in-process run_batch"  #: the hybrid pipeline's run_batch: what batching alone can gain here
 
 
 def build_reader(folder: Path) -> Path:
@@ -206,7 +205,7 @@ def in_process_calls(store: Path, model: Path, hybrid: Path) -> dict[str, Callab
         "/score": lambda: answer_score_request(request, reader=reader),
         "/query": lambda: qa.run(QUERY, top_k_reader=1),
         HYBRID: lambda: hybrid_qa.run(QUERY, top_k_reader=1),
-        HYBRID_BATCH: lambda size: hybrid_qa.run_batch([QUERY] * size, top_k_reader=1),
+        IN_PROCESS_BATCH: lambda size: hybrid_qa.run_batch([QUERY] * size, top_k_reader=1),
     }
 
 
@@ -287,7 +286,7 @@ def measure(folder: Path, options: argparse.Namespace) -> list[Row]:
             rows += measure_endpoint(path, path, body, plain, calls[path], options.clients, options)
         hybrid_server = {"server, batching on": servers[HYBRID][1]}
         rows += measure_endpoint(HYBRID, "/query", QUERY_BODY, hybrid_server, calls[HYBRID], options.hybrid_clients,
-                                 options, batch=calls[HYBRID_BATCH])  # fmt: skip
+                                 options, batch=calls[IN_PROCESS_BATCH])  # fmt: skip
     finally:
         for process, _ in servers.values():
             process.terminate()

@@ -458,6 +458,11 @@ def _largest(rows: np.ndarray, sums: np.ndarray, count: int) -> tuple[np.ndarray
     return rows[top], sums[top]
 
 
+def _ceiling(query: _Query, optional: Sequence[int]) -> float:
+    """The most the ``optional`` terms can add to any row: their upper bounds' sum (with a margin; 0 for none)."""
+    return float(query.upper[list(optional)].sum()) * (1 + _SLACK) if len(optional) else 0.0
+
+
 class _Threshold:
     """``theta``, a score the k-th best row reaches for sure, raised by the full scores of the best rows of each
     segment as it is gathered; a row can only make the top k if its essential terms give it at least theta
@@ -465,7 +470,7 @@ class _Threshold:
 
     def __init__(self, columns: _Columns, theta: float, essential: list[int], optional: list[int], k: int) -> None:
         self.columns, self.theta, self.essential, self.k = columns, theta, essential, k
-        self.ceiling = float(columns.query.upper[optional].sum()) * (1 + _SLACK) if optional else 0.0
+        self.ceiling = _ceiling(columns.query, optional)
         self.best: list[np.ndarray] = []
 
     def refine(self, segment: int, rows: np.ndarray, sums: np.ndarray) -> float:
@@ -536,9 +541,8 @@ def _complete(
     """Add the optional terms to the candidates that can still reach ``theta``, largest bound first, dropping
     after each term the rows that cannot any more. A row's bound counts, per optional term still to add, the
     most that term gives in a document of the row's length (from its peaks)."""
-    ceiling = float(columns.query.upper[optional].sum()) * (1 + _SLACK)  # no row gains more: drop the hopeless
-    keep = np.flatnonzero(sums + ceiling >= theta)  # ones first (usually most), before reading their lengths
-    rows, sums = rows[keep], sums[keep]
+    keep = np.flatnonzero(sums + _ceiling(columns.query, optional) >= theta)  # no row gains more: drop the hopeless
+    rows, sums = rows[keep], sums[keep]  # ones first (usually most), before reading their lengths
     lengths = np.take(columns.state.segments[segment].postings.doc_len, rows)
     present = np.flatnonzero(np.bincount(lengths)) if len(lengths) else np.zeros(0, np.int64)
     index_of = np.zeros(int(present[-1]) + 1 if len(present) else 1, dtype=np.int64)

@@ -161,13 +161,11 @@ class Vocabulary:
         to :data:`_REMEMBERED_TERMS`)."""
         asked = self._asked
         new = [token for token in tokens if token not in asked]
-        if new:
-            found = self.lookup(new).tolist()
-            if len(asked) + len(new) <= _REMEMBERED_TERMS:
-                asked.update(zip(new, found, strict=True))
-            else:
-                return self.lookup(tokens)
-        return np.fromiter((asked[token] for token in tokens), dtype=np.int64, count=len(tokens))
+        found = dict(zip(new, self.lookup(new).tolist(), strict=True)) if new else {}
+        if len(asked) + len(found) <= _REMEMBERED_TERMS:
+            asked.update(found)
+        ids = (found[token] if token in found else asked[token] for token in tokens)
+        return np.fromiter(ids, dtype=np.int64, count=len(tokens))
 
     def lookup(self, tokens: Sequence[str]) -> np.ndarray:
         """The global id of each token (int64; -1 for a term no segment has)."""
