@@ -31,6 +31,7 @@ from typing import Any
 
 from docqa.core.pipeline import batch_input_kinds
 from docqa.errors import DocqaError
+from docqa.server.cores import CoreShare
 
 #: After a batch, the worker waits up to this share of its run time for as many items as it had: its clients,
 #: answered together, send their next requests together (measured on 2 CPU cores with 16 clients: batches of
@@ -54,7 +55,8 @@ class MicroBatcher:
     are in the server (each request's handler holds :meth:`active` around its model calls), and up to
     ``REFILL_SHARE`` of the last batch's run time (at most ``REFILL_MAX_SECONDS``) while fewer items are queued
     than that batch had. A request that arrives alone, after a batch of its own, runs at once, with no added
-    latency.
+    latency. With ``cores`` (a CPU model), a large batch runs as parts at once, one per free core
+    (:class:`~docqa.server.cores.CoreShare`).
     """
 
     def __init__(
@@ -66,12 +68,14 @@ class MicroBatcher:
         max_wait_ms: float,
         max_queue: int,
         on_batch: Callable[[str, int], None] | None = None,
+        cores: CoreShare | None = None,
     ) -> None:
         self.name = name
         self._run_batch = run_batch
         self._max_batch, self._max_wait = max_batch, max_wait_ms / 1000.0
         self._max_queue = max_queue
         self._on_batch = on_batch
+        self._cores = cores
         self._jobs: collections.deque[tuple[Any, int, Future[Any]]] = collections.deque()
         self._outstanding = self._active = 0
         self._last_items, self._last_seconds = 0, 0.0  # the batch run last: its items and run time
@@ -79,6 +83,11 @@ class MicroBatcher:
         self._changed = threading.Condition()
         self._worker = threading.Thread(target=self._work, name=f"docqa-batcher-{name}", daemon=True)
         self._worker.start()
+
+    @property
+    def cores(self) -> CoreShare | None:
+        """The cores this model's batches share with the other CPU models' (None: a batch runs whole)."""
+        return self._cores
 
     @property
     def depth(self) -> int:
@@ -130,7 +139,7 @@ class MicroBatcher:
 
     def _work(self) -> None:
         while (batch := self._next_batch()) is not None:
-            live = [(job, future) for job, _, future in batch if future.set_running_or_notify_cancel()]
+            live = [(job, size, future) for job, size, future in batch if future.set_running_or_notify_cancel()]
             if live:
                 self._run(live)
 
@@ -168,20 +177,25 @@ class MicroBatcher:
         self._last_items = total
         return batch
 
-    def _run(self, live: list[tuple[Any, Future[Any]]]) -> None:
+    def _run(self, live: list[tuple[Any, int, Future[Any]]]) -> None:
         if self._on_batch is not None:
             self._on_batch(self.name, len(live))
         started = time.monotonic()
         try:
-            results = self._run_batch([job for job, _ in live])
+            results = self._results([job for job, _, _ in live], [size for _, size, _ in live])
         except BaseException as error:  # handed to each waiting request
-            for _, future in live:
+            for _, _, future in live:
                 future.set_exception(error)
             return
         finally:
             self._last_seconds = time.monotonic() - started
-        for (_, future), result in zip(live, results, strict=True):
+        for (_, _, future), result in zip(live, results, strict=True):
             future.set_result(result)
+
+    def _results(self, jobs: list[Any], sizes: list[int]) -> Sequence[Any]:
+        if self._cores is None:
+            return self._run_batch(jobs)
+        return self._cores.run(self._run_batch, jobs, sizes)
 
 
 @dataclass(frozen=True, eq=False)

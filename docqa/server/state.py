@@ -25,6 +25,7 @@ from docqa.readers.settings import ReaderSettings
 from docqa.schema import Document
 from docqa.server.batching import BatchedComponent, BatchJob, MicroBatcher, run_jobs
 from docqa.server.config import ServerConfig
+from docqa.server.cores import CoreShare
 from docqa.server.metrics import ServerMetrics
 
 logger = logging.getLogger("docqa.server")
@@ -58,6 +59,7 @@ class ServerState:
         self.models: dict[str, Any] = {}  #: loaded models by name: pipeline components, fill-mask, embedder
         self.batchers: dict[str, MicroBatcher] = {}
         self.overrides: dict[str, BatchedComponent] = {}  #: the pipeline's batched components
+        self.cores: CoreShare | None = None  #: the CPU's cores, shared by the batches of the CPU models
         self._reader_views: Callable[[ReaderSettings], Any] = lambda settings: None
         self.wal: Any = None
         self.write_lock = threading.Lock()
@@ -188,20 +190,30 @@ class ServerState:
 
     def _serve_model(self, name: str, model: Any) -> None:
         """Make ``model`` servable: its micro-batcher (and its queue depth in the metrics)."""
-        batching = self.config.batching
+        batching, device = self.config.batching, _device_type(model)
         batcher = MicroBatcher(
             name,
             run_jobs,
-            max_batch=batching.batch_limit(_device_type(model)),
+            max_batch=batching.batch_limit(device),
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
             on_batch=self.metrics.observe_batch,
+            cores=self._cpu_cores() if device == "cpu" and getattr(model, "backend", "torch") == "torch" else None,
         )
         self.metrics.track_queue(name, lambda: batcher.depth)
         self.batchers[name] = batcher
         self.models[name] = model
         if name == self.reader_name:
             self._reader_views = functools.lru_cache(maxsize=_READER_VIEWS)(model.with_settings)
+
+    def _cpu_cores(self) -> CoreShare:
+        """The cores PyTorch's CPU models share (as many as its intra-op threads: every core, unless
+        ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` said fewer); an ONNX Runtime reader keeps its own threads."""
+        if self.cores is None:
+            import torch
+
+            self.cores = CoreShare(torch.get_num_threads())
+        return self.cores
 
     # ------------------------------------------------------------------------------------------ access
     @property
@@ -318,6 +330,8 @@ class ServerState:
             self.checkpoint()
         for batcher in self.batchers.values():
             batcher.close()
+        if self.cores is not None:
+            self.cores.close()
         if self.wal is not None:
             with self.write_lock:
                 self.wal.close()  # releases the store's writer lock
