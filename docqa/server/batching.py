@@ -195,7 +195,7 @@ class MicroBatcher:
     def _results(self, jobs: list[Any], sizes: list[int]) -> Sequence[Any]:
         if self._cores is None:
             return self._run_batch(jobs)
-        return self._cores.run(self._run_batch, jobs, sizes)
+        return self._cores.run(self._run_batch, jobs, sizes, self._last_seconds)
 
 
 @dataclass(frozen=True, eq=False)

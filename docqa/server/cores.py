@@ -5,8 +5,10 @@ answered sooner. Under load it is not: small matrix products split over two core
 on one. Measured on 2 cores, a MiniLM reader and /score-sized pairs: a batch of 16 on two threads gave 243 items/s;
 the same 16 as two halves of 8, each on one core, gave 336. So a batch of at least ``2 * MIN_PART_ITEMS`` items
 runs as parts, one per free core, each on its own thread with one intra-op thread (more when there are more free
-cores than parts), and a smaller batch runs whole on every free core. A core is free when no other batch running
-now has claimed it: a pipeline's cross-encoder and reader batches running at the same time each get their share.
+cores than parts). Any other batch runs whole on every core, as PyTorch would run it: a smaller one (a lone request
+keeps every core), one that starts while other batches hold the cores, and one of a model whose last batch took
+over ``SPLIT_UNDER_SECONDS`` (a compute-bound model, a cross-encoder on the CPU: two threads already run it 1.85x
+faster than one, and a part that finishes first would leave its core idle while the others run on).
 
 >>> cores = CoreShare(2)
 >>> cores.run(lambda jobs: [job * 2 for job in jobs], list(range(16)), [1] * 16)[:4]
@@ -22,6 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
+#: A model whose last batch ran longer than this runs its batches whole (see above).
+SPLIT_UNDER_SECONDS = 0.5
 RunBatch = Callable[[list[Any]], Sequence[Any]]  #: a model's batch: the jobs' results, in order
 
 #: A part of a split batch holds at least this many items: below it, a batch runs whole (the model's per-call costs
@@ -39,11 +43,12 @@ class CoreShare:
         self._lock = threading.Lock()
         self._helpers = ThreadPoolExecutor(max_workers=max(1, self.cores - 1), thread_name_prefix="docqa-part")
 
-    def run(self, run_batch: RunBatch, jobs: list[Any], sizes: list[int]) -> list[Any]:
-        """``run_batch(jobs)``'s results, in order; ``sizes`` are the jobs' items. The batch runs as parts at once
-        (each a ``run_batch`` of some of the jobs) when it is large enough and cores are free; an error of a part is
-        raised once every part has finished."""
-        threads = self._claim(sum(sizes), len(jobs))
+    def run(self, run_batch: RunBatch, jobs: list[Any], sizes: list[int], last_seconds: float = 0.0) -> list[Any]:
+        """``run_batch(jobs)``'s results, in order; ``sizes`` are the jobs' items, ``last_seconds`` the model's last
+        batch's run time. The batch runs as parts at once (each a ``run_batch`` of some of the jobs) when it is
+        large enough, cores are free and the model's batches are short; an error of a part is raised once every part
+        has finished."""
+        threads = self._claim(sum(sizes), len(jobs) if last_seconds <= SPLIT_UNDER_SECONDS else 1)
         try:
             return self._run_parts(run_batch, jobs, balanced(sizes, len(threads)), threads)
         finally:
@@ -54,11 +59,12 @@ class CoreShare:
         self._helpers.shutdown(wait=True)
 
     def _claim(self, items: int, jobs: int) -> list[int]:
-        """The intra-op threads of each part: the free cores (at least one) split evenly among the parts."""
+        """The intra-op threads of each part: the free cores split evenly among the parts, or every core for a
+        batch run whole."""
         with self._lock:
-            free = max(1, self.cores - self._claimed)
-            parts = max(1, min(free, jobs, items // MIN_PART_ITEMS))
-            threads = [free // parts] * parts
+            free = self.cores - self._claimed
+            parts = min(free, jobs, items // MIN_PART_ITEMS)
+            threads = [free // parts] * parts if parts > 1 else [self.cores]
             self._claimed += sum(threads)
         return threads
 

@@ -1,5 +1,6 @@
 """The CPU's cores shared by the batches running at once: a large batch runs as parts at once, one core each, and
-gets the answers it gets whole; a small one, or one that finds the cores taken, runs whole on what is free."""
+gets the answers it gets whole; a small one, one that finds the cores taken and one of a model with long batches
+run whole on every core."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from docqa import Document
 from docqa.server.batching import BatchJob, run_jobs, unwrap
 from docqa.server.config import ServerConfig
-from docqa.server.cores import MIN_PART_ITEMS, CoreShare
+from docqa.server.cores import MIN_PART_ITEMS, SPLIT_UNDER_SECONDS, CoreShare
 from docqa.server.metrics import ServerMetrics
 from docqa.server.state import ServerState
 
@@ -65,7 +66,7 @@ def test_parts_are_balanced_by_items_not_by_jobs(cores: CoreShare) -> None:
     assert sorted(part for _, _, part in model.calls) == [[10], [11, 12]]
 
 
-def test_a_batch_gets_the_cores_the_running_batches_left(cores: CoreShare) -> None:
+def test_a_batch_that_finds_the_cores_taken_runs_whole_on_every_core(cores: CoreShare) -> None:
     release = threading.Event()
     held = Recorder()
 
@@ -80,11 +81,20 @@ def test_a_batch_gets_the_cores_the_running_batches_left(cores: CoreShare) -> No
         model = Recorder()
         jobs = list(range(4 * MIN_PART_ITEMS))
         assert cores.run(model, jobs, [1] * len(jobs)) == [job * 2 for job in jobs]
-        assert model.calls == [(threading.get_ident(), 1, jobs)]  # whole, on one thread: never more than is free
+        assert model.calls == [(threading.get_ident(), 2, jobs)]  # as PyTorch would run it: no part held to one core
     finally:
         release.set()
         first.join()
     assert [threads for _, threads, _ in held.calls] == [2]
+
+
+def test_a_model_whose_last_batch_was_long_runs_whole(cores: CoreShare) -> None:
+    model = Recorder()
+    jobs = list(range(2 * MIN_PART_ITEMS))
+    assert cores.run(model, jobs, [1] * len(jobs), last_seconds=SPLIT_UNDER_SECONDS + 0.1) == [j * 2 for j in jobs]
+    assert model.calls == [(threading.get_ident(), 2, jobs)]
+    cores.run(model, jobs, [1] * len(jobs), last_seconds=SPLIT_UNDER_SECONDS)
+    assert len(model.calls) == 3  # a short last batch: split again
 
 
 def test_a_failing_part_is_raised_once_every_part_has_finished(cores: CoreShare) -> None:
