@@ -59,12 +59,12 @@ class CoreShare:
     def close(self) -> None:
         self._helpers.shutdown(wait=True)
 
-    def _claim(self, items: int, jobs: int) -> list[int]:
-        """The intra-op threads of each part: the free cores split evenly among the parts, or every core for a
-        batch run whole."""
+    def _claim(self, items: int, most_parts: int) -> list[int]:
+        """The intra-op threads of each of at most ``most_parts`` parts: the free cores split evenly among them,
+        or every core for a batch run whole."""
         with self._lock:
             free = self.cores - self._claimed
-            parts = min(free, jobs, items // MIN_PART_ITEMS)
+            parts = min(free, most_parts, items // MIN_PART_ITEMS)
             threads = [free // parts] * parts if parts > 1 else [self.cores]
             self._claimed += sum(threads)
         return threads

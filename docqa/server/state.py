@@ -190,15 +190,15 @@ class ServerState:
 
     def _serve_model(self, name: str, model: Any) -> None:
         """Make ``model`` servable: its micro-batcher (and its queue depth in the metrics)."""
-        batching, device = self.config.batching, _device_type(model)
+        batching = self.config.batching
         batcher = MicroBatcher(
             name,
             run_jobs,
-            max_batch=batching.batch_limit(device),
+            max_batch=batching.batch_limit(_device_type(model)),
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
             on_batch=self.metrics.observe_batch,
-            cores=self._cpu_cores() if device == "cpu" and getattr(model, "backend", "torch") == "torch" else None,
+            cores=self._cpu_cores() if _torch_on_cpu(model) else None,
         )
         self.metrics.track_queue(name, lambda: batcher.depth)
         self.batchers[name] = batcher
@@ -208,7 +208,7 @@ class ServerState:
 
     def _cpu_cores(self) -> CoreShare:
         """The cores PyTorch's CPU models share (as many as its intra-op threads: every core, unless
-        ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` said fewer); an ONNX Runtime reader keeps its own threads."""
+        ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` said fewer)."""
         if self.cores is None:
             import torch
 
@@ -338,6 +338,11 @@ class ServerState:
         close_store = getattr(self.store, "close", None)
         if callable(close_store):  # a PostgreSQL store's connection pool
             close_store()
+
+
+def _torch_on_cpu(model: Any) -> bool:
+    """Whether ``model`` runs PyTorch on the CPU (not an ONNX Runtime reader, which keeps its own threads)."""
+    return getattr(model, "backend", "torch") != "onnx" and _device_type(model) == "cpu"
 
 
 def _device_type(model: Any) -> str:

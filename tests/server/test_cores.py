@@ -67,17 +67,18 @@ def test_parts_are_balanced_by_items_not_by_jobs(cores: CoreShare) -> None:
 
 
 def test_a_batch_that_finds_the_cores_taken_runs_whole_on_every_core(cores: CoreShare) -> None:
-    release = threading.Event()
+    running, release = threading.Event(), threading.Event()
     held = Recorder()
 
     def hold(jobs: list[int]) -> list[int]:
+        running.set()
         release.wait(30)
         return held(jobs)
 
     first = threading.Thread(target=cores.run, args=(hold, [1], [1]))
     first.start()
     try:
-        time.sleep(0.2)  # the first batch holds both cores
+        assert running.wait(30)  # the first batch holds both cores
         model = Recorder()
         jobs = list(range(4 * MIN_PART_ITEMS))
         assert cores.run(model, jobs, [1] * len(jobs)) == [job * 2 for job in jobs]
