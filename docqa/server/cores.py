@@ -7,8 +7,8 @@ the same 16 as two halves of 8, each on one core, gave 336. So a batch of at lea
 runs as parts, one per free core, each on its own thread with one intra-op thread (more when there are more free
 cores than parts). Any other batch runs whole on every core, as PyTorch would run it: a smaller one (a lone request
 keeps every core), one that starts while other batches hold the cores, and one of a model whose last batch took
-over ``SPLIT_UNDER_SECONDS`` (a compute-bound model, a cross-encoder on the CPU: two threads already run it 1.85x
-faster than one, and a part that finishes first would leave its core idle while the others run on).
+over ``SPLIT_UNDER_SECONDS`` (a compute-bound model, a cross-encoder on the CPU: two threads ran it 1.85x faster
+than one, and a part that finishes first would leave its core idle while the others run on).
 
 >>> cores = CoreShare(2)
 >>> cores.run(lambda jobs: [job * 2 for job in jobs], list(range(16)), [1] * 16)[:4]
